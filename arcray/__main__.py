@@ -1,0 +1,5 @@
+import sys
+
+from arcray.cli import main
+
+sys.exit(main())

@@ -1,0 +1,95 @@
+"""Turning grids and tasks into prompt text, and solver code back out of model text."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from arcray.arc.grid import Grid
+from arcray.arc.tasks import Task
+
+
+class RenderConfig(BaseModel):
+    """How grids and tasks are written into prompts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    grid_format: Literal["digits", "spaced", "json"] = Field(
+        "digits", description="digits: '0120' per row; spaced: '0 1 2 0'; json: one JSON list per row"
+    )
+    show_shapes: bool = Field(True, description="write each grid's rows x columns above it")
+    include_test_outputs: bool = Field(False, description="also show test outputs (never for the teacher)")
+
+
+DEFAULT_RENDER = RenderConfig()
+
+
+def render_grid(grid: Grid, config: RenderConfig = DEFAULT_RENDER) -> str:
+    """One row a line, in the configured format."""
+    if config.grid_format == "digits":
+        return "\n".join("".join(str(c) for c in row) for row in grid)
+    if config.grid_format == "spaced":
+        return "\n".join(" ".join(str(c) for c in row) for row in grid)
+    return "\n".join(json.dumps(row) for row in grid)
+
+
+def _labelled(label: str, grid: Grid, config: RenderConfig) -> str:
+    size = f" ({len(grid)}x{len(grid[0])})" if config.show_shapes else ""
+    return f"{label}{size}:\n{render_grid(grid, config)}"
+
+
+def render_task(task: Task, config: RenderConfig = DEFAULT_RENDER) -> str:
+    """The train pairs and the test inputs as prompt text."""
+    parts = []
+    for i, example in enumerate(task.train, 1):
+        parts.append(f"Example {i}\n{_labelled('Input', example.input, config)}\n{_labelled('Output', example.output, config)}")
+    for i, example in enumerate(task.test, 1):
+        block = f"Test {i}\n{_labelled('Input', example.input, config)}"
+        if config.include_test_outputs and example.output is not None:
+            block += "\n" + _labelled("Output", example.output, config)
+        parts.append(block)
+    return "\n\n".join(parts)
+
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_DEFINES_SOLVE = re.compile(r"^\s*def\s+solve\s*\(", re.MULTILINE)
+_CODE_START = re.compile(r"^(?:import |from \S+ import |def |class |@|[A-Za-z_][A-Za-z0-9_]* *=)", re.MULTILINE)
+
+
+def extract_code(text: str) -> str | None:
+    """The solver source in model text: the last fenced block defining ``solve``.
+
+    Plain code (no fences) is accepted too: the whole text when it parses, else the
+    longest tail starting at a code-looking line that parses. None when no
+    ``solve`` is defined anywhere.
+    """
+    blocks = [(lang.lower(), body) for lang, body in _FENCE.findall(text)]
+    for lang, body in reversed(blocks):
+        if lang in ("", "python", "py", "python3") and _DEFINES_SOLVE.search(body):
+            return body.strip("\n") + "\n"
+    if blocks or not _DEFINES_SOLVE.search(text):
+        return None
+    for match in [None, *_CODE_START.finditer(text)]:
+        candidate = text if match is None else text[match.start():]
+        if _parses(candidate):
+            return candidate.strip("\n") + "\n"
+    # Prose after the code: cut at the last line that still parses.
+    start = _CODE_START.search(text)
+    lines = text[start.start():].splitlines() if start else text.splitlines()
+    for end in range(len(lines), 0, -1):
+        candidate = "\n".join(lines[:end])
+        if _DEFINES_SOLVE.search(candidate) and _parses(candidate):
+            return candidate.strip("\n") + "\n"
+    return None
+
+
+def _parses(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return True

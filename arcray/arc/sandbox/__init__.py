@@ -1,0 +1,7 @@
+"""Running untrusted ``solve(grid)`` source safely: see :class:`Sandbox`."""
+
+from arcray.arc.sandbox.config import SandboxConfig
+from arcray.arc.sandbox.outcome import Outcome, OutcomeKind
+from arcray.arc.sandbox.pool import Sandbox, SandboxUnavailable
+
+__all__ = ["Outcome", "OutcomeKind", "Sandbox", "SandboxConfig", "SandboxUnavailable"]

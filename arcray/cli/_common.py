@@ -1,0 +1,33 @@
+"""Argument helpers shared by sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def add_task_selection(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """--tasks SOURCE [--ids a,b] [--limit N]."""
+    parser.add_argument("--tasks", required=required, metavar="SOURCE",
+                        help="a bundled set (arc1/train, arc1/eval, arc2/…, arc2025/…), a Kaggle *_challenges.json, or a folder of task files")
+    add_ids_and_limit(parser)
+
+
+def add_ids_and_limit(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ids", type=split_ids, metavar="ID[,ID…]", help="only these task ids (comma-separated)")
+    parser.add_argument("--limit", type=int, metavar="N", help="only the first N tasks (by id)")
+
+
+def split_ids(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def print_json(payload: Any) -> None:
+    json.dump(payload, sys.stdout)
+    sys.stdout.write("\n")

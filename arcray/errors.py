@@ -1,0 +1,27 @@
+"""The one error type a user sees: a single line naming the problem and the fix."""
+
+from __future__ import annotations
+
+
+class ArcrayError(Exception):
+    """A problem with the user's input or environment, explained in one line.
+
+    The message says what is wrong and what to do about it. The CLI prints it
+    without a traceback; library callers may catch it like any exception.
+    """
+
+
+class ConfigError(ArcrayError, ValueError):
+    """A configuration value is missing, unknown or out of range."""
+
+
+class TaskFormatError(ArcrayError, ValueError):
+    """An ARC task file does not have the shape the ARC format requires."""
+
+
+def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
+    """Return ' (did you mean X?)' for the closest choice, or '' when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,100 @@
+"""Baseline: score the bundled ARC evaluation set with simple symmetry solvers.
+
+For each task, every baseline solver runs in the sandbox on the train pairs; the two
+best by train fitness answer the test inputs. Writes into the run directory:
+``config.json``, ``results.jsonl`` (one line per task, appended as it finishes, so a
+re-run resumes), ``submission.json`` and ``summary.json``.
+
+    python experiments/arc_baseline.py --tasks arc1/eval --out runs/baseline [--limit N] [--smoke-test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from arcray.arc.fitness import evaluate_solver
+from arcray.arc.sandbox import Sandbox
+from arcray.arc.submission import build_submission, score_submission, write_submission
+from arcray.arc.tasks import load_tasks
+from arcray.errors import ArcrayError
+
+BASELINES = {
+    "identity": "def solve(grid):\n    return grid\n",
+    "mirror_lr": "def solve(grid):\n    return [row[::-1] for row in grid]\n",
+    "mirror_ud": "def solve(grid):\n    return grid[::-1]\n",
+    "transpose": "def solve(grid):\n    return [list(col) for col in zip(*grid)]\n",
+    "rotate_180": "def solve(grid):\n    return [row[::-1] for row in grid[::-1]]\n",
+    "rotate_90": "def solve(grid):\n    return [list(col) for col in zip(*grid[::-1])]\n",
+    "rotate_270": "def solve(grid):\n    return [list(col) for col in zip(*grid)][::-1]\n",
+}
+
+
+def run(tasks_source: str, out: Path, limit: int | None) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps({"tasks": tasks_source, "limit": limit, "solvers": list(BASELINES)}, indent=2))
+    records_path = out / "results.jsonl"
+    done = {}
+    if records_path.exists():
+        for line in records_path.read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                done[record["task_id"]] = record
+    tasks = load_tasks(tasks_source, limit=limit)
+    start = time.perf_counter()
+    with Sandbox() as sandbox, open(records_path, "a") as records:
+        for task in tasks:
+            if task.id in done:
+                continue
+            scored = sorted(
+                ((evaluate_solver(code, task, sandbox), name) for name, code in BASELINES.items()),
+                key=lambda pair: -pair[0].train_correct,
+            )
+            record = {
+                "task_id": task.id,
+                "best_solver": scored[0][1],
+                "train_correct": scored[0][0].train_correct,
+                "test_correct": scored[0][0].test_correct,
+                "fitness": scored[0][0].fitness,
+                "predictions": [[r.test_outputs()[i] for r, _ in scored[:2]] for i in range(len(task.test))],
+            }
+            records.write(json.dumps(record) + "\n")
+            records.flush()
+            done[task.id] = record
+    submission = build_submission(tasks, {tid: r["predictions"] for tid, r in done.items()})
+    write_submission(submission, out / "submission.json")
+    score = score_submission(submission, tasks)
+    summary = {
+        "tasks": len(tasks),
+        "submission_score": round(score.score, 4),
+        "test_outputs_correct": score.correct,
+        "test_outputs": score.total,
+        "mean_fitness": round(sum(done[t.id]["fitness"] for t in tasks) / max(len(tasks), 1), 3),
+        "wall_s": round(time.perf_counter() - start, 2),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", default="arc1/eval", help="task source (default: arc1/eval)")
+    parser.add_argument("--out", default="runs/arc-baseline", type=Path, help="run directory")
+    parser.add_argument("--limit", type=int, help="only the first N tasks")
+    parser.add_argument("--smoke-test", action="store_true", help="20 tasks only")
+    args = parser.parse_args(argv)
+    try:
+        summary = run(args.tasks, args.out, 20 if args.smoke_test else args.limit)
+    except ArcrayError as error:
+        print(f"arc_baseline: error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary, indent=2))
+    print(f"submission: {args.out / 'submission.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

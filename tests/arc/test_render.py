@@ -1,0 +1,35 @@
+from arcray.arc.render import RenderConfig, extract_code, render_grid, render_task
+from arcray.arc.tasks import Example, Task
+
+GRID = [[0, 1, 2], [3, 4, 5]]
+
+
+def test_grid_formats():
+    assert render_grid(GRID) == "012\n345"
+    assert render_grid(GRID, RenderConfig(grid_format="spaced")) == "0 1 2\n3 4 5"
+    assert render_grid(GRID, RenderConfig(grid_format="json")) == "[0, 1, 2]\n[3, 4, 5]"
+
+
+def test_task_rendering_hides_test_outputs_by_default():
+    task = Task("t", (Example(GRID, [[9]]),), (Example([[7]], [[8]]),))
+    text = render_task(task)
+    assert "Example 1\nInput (2x3):\n012\n345\nOutput (1x1):\n9" in text
+    assert "Test 1\nInput (1x1):\n7" in text and "8" not in text
+    assert "Output (1x1):\n8" in render_task(task, RenderConfig(include_test_outputs=True))
+
+
+def test_last_fenced_solve_block_wins():
+    text = "```python\ndef solve(g):\n    return 1\n```\nbetter:\n```py\ndef solve(g):\n    return 2\n```\n```\nnot code\n```"
+    assert extract_code(text) == "def solve(g):\n    return 2\n"
+
+
+def test_fenced_blocks_without_solve_are_ignored():
+    assert extract_code("```python\nprint(1)\n```") is None
+    assert extract_code("nothing here") is None
+
+
+def test_plain_code_with_prose_around_it():
+    text = "Here is my answer:\nimport numpy as np\n\ndef solve(grid):\n    return np.array(grid).T.tolist()\nThis transposes."
+    code = extract_code(text)
+    assert code.startswith("import numpy as np") and "This transposes" not in code
+    assert extract_code("def solve(g):\n    return g\n") == "def solve(g):\n    return g\n"
