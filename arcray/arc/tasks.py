@@ -65,6 +65,11 @@ class Task:
         return {"train": [pair(e) for e in self.train], "test": [pair(e) for e in self.test]}
 
 
+def task_from_json(task_id: str, data: dict[str, Any], source: str = "") -> Task:
+    """A task from its ARC JSON layout (as written by :meth:`Task.to_json`), validated."""
+    return _parse_task(task_id, data, Path(source or "<json>"), source)
+
+
 def list_sources() -> list[str]:
     """The bundled set names a source may be."""
     return list(BUNDLED)

@@ -31,3 +31,29 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 def print_json(payload: Any) -> None:
     json.dump(payload, sys.stdout)
     sys.stdout.write("\n")
+
+
+def load_yaml_config(path) -> dict:
+    """A YAML config file as a dict ({} when no path); one-line errors."""
+    if path is None:
+        return {}
+    import yaml
+
+    from arcray.errors import ConfigError
+
+    try:
+        data = yaml.safe_load(open(path, encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"cannot read config {path} ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config is a mapping of keys to values")
+    return data
+
+
+def set_if_given(target: dict, key: str, value) -> None:
+    if value is not None:
+        target[key] = value

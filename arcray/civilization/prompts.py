@@ -1,0 +1,65 @@
+"""Prompt templates, versioned with the code as files beside it, filled per task."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from string import Template
+
+from arcray.arc.fitness import FitnessResult
+from arcray.arc.render import RenderConfig, render_grid, render_task
+from arcray.arc.tasks import Task
+from arcray.llm.types import Message
+
+MAX_FEEDBACK_GRID_SIDE = 30
+
+
+@lru_cache(maxsize=None)
+def template(name: str) -> Template:
+    return Template(resources.files("arcray.civilization.templates").joinpath(f"{name}.txt").read_text())
+
+
+def _chat(user: str) -> list[Message]:
+    return [{"role": "system", "content": template("system").template.strip()}, {"role": "user", "content": user}]
+
+
+def _specification(spec: str) -> str:
+    return f"\nSpecification from the analyst:\n{spec.strip()}\n" if spec.strip() else ""
+
+
+def analyst_prompt(task: Task, render: RenderConfig) -> list[Message]:
+    return _chat(template("analyst").substitute(task=render_task(task, render)))
+
+
+def programmer_prompt(task: Task, spec: str, render: RenderConfig) -> list[Message]:
+    return _chat(template("programmer").substitute(task=render_task(task, render), specification=_specification(spec)))
+
+
+def refiner_prompt(task: Task, spec: str, code: str, result: FitnessResult | None, render: RenderConfig, *, grids: bool) -> list[Message]:
+    return _chat(
+        template("refiner").substitute(
+            task=render_task(task, render),
+            specification=_specification(spec),
+            code=code.strip(),
+            feedback=train_feedback(result, render, grids=grids),
+        )
+    )
+
+
+def train_feedback(result: FitnessResult | None, render: RenderConfig, *, grids: bool) -> str:
+    """Per demonstration pair: the failure, or expected vs produced grid. Test outputs are never shown."""
+    if result is None:
+        return "- the answer held no python block defining solve(grid)"
+    lines = []
+    for example in result.examples:
+        if example.split != "train":
+            continue
+        lines.append(f"- {example.feedback()}")
+        if grids and example.outcome.ok and not example.correct and example.expected is not None:
+            lines.append(f"  expected:\n{_indent(render_grid(example.expected, render))}")
+            lines.append(f"  produced:\n{_indent(render_grid(example.outcome.grid, render))}")
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())

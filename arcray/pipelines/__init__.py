@@ -1,0 +1,1 @@
+"""Ray Data jobs: collection (tasks → evolution actors) and sampling (prompts → model actors)."""

@@ -1,0 +1,187 @@
+"""Teacher collection on Ray Data: tasks → an actor pool (each actor holds a teacher) → records.
+
+Each finished task's record is appended to ``RUN_DIR/attempts.jsonl`` as it arrives; re-running
+the same command skips every task already recorded. At the end ``distillation_dataset.json``
+(the plan's format: solvers with fitness ≥ min_fitness) and ``summary.json`` are (re)written
+from every record, resumed ones included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from arcray.arc.render import RenderConfig
+from arcray.arc.sandbox import SandboxConfig
+from arcray.arc.tasks import Task, load_tasks, task_from_json
+from arcray.civilization.config import EvolutionConfig
+from arcray.llm.config import CacheConfig
+from arcray.pipelines.ray_setup import forwarded_env
+from arcray.pipelines.rundir import RunDir, keyed
+from arcray.pipelines.teachers import build_teacher, preflight_teacher, validate_teacher
+from arcray.validation import build_config
+
+ATTEMPTS = "attempts.jsonl"
+DATASET = "distillation_dataset.json"
+DATASET_FIELDS = ("task_id", "analyst_spec", "solver_code", "fitness", "train_correct", "test_correct")
+
+
+class CollectConfig(BaseModel):
+    """Everything `arcray collect` needs, validated before Ray starts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: str = Field(description="task source: a bundled set, a Kaggle file or a folder")
+    ids: list[str] | None = Field(None, description="only these task ids")
+    limit: int | None = Field(None, ge=0, description="only the first N tasks")
+    teacher: dict[str, Any] = Field(description="{backend: gemini|hf|search, model: …, …}")
+    evolution: EvolutionConfig = EvolutionConfig()
+    sandbox: SandboxConfig = SandboxConfig()
+    render: RenderConfig = RenderConfig()
+    cache: CacheConfig = CacheConfig()
+    min_fitness: float = Field(1.0, ge=0, description="solvers at or above this fitness enter the dataset")
+    concurrency: int = Field(4, ge=1, le=4096, description="actors working on tasks at once")
+    num_cpus_per_actor: float = Field(0.25, gt=0, description="CPUs reserved per actor (API teachers need little)")
+    num_gpus_per_actor: float = Field(0.0, ge=0, description="GPUs per actor (local-model teachers on a cluster)")
+    out: Path = Field(description="run directory")
+
+    @field_validator("teacher")
+    @classmethod
+    def _teacher(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return validate_teacher(value)
+
+    @classmethod
+    def build(cls, **fields: Any) -> "CollectConfig":
+        """Validate, turning pydantic's report into one line naming the field to fix."""
+        return build_config(cls, "collect config", **fields)
+
+
+class _TeacherActor:
+    """A Ray Data actor: builds its teacher once, then attempts one task per call."""
+
+    def __init__(self, config_json: str, run_id: str, env: dict[str, str]) -> None:
+        os.environ.update(env)
+        config = CollectConfig.model_validate_json(config_json)
+        self.teacher = build_teacher(config.teacher, evolution=config.evolution, sandbox=config.sandbox,
+                                     render=config.render, cache=config.cache, run_id=run_id)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        records = []
+        for task_id, task_json in zip(batch["task_id"], batch["task"]):
+            started = time.perf_counter()
+            try:
+                record = self.teacher.attempt(task_from_json(str(task_id), json.loads(task_json)))
+            except Exception as error:  # a sandbox or teacher crash fails this task, not the run
+                record = failed_record(str(task_id), f"{type(error).__name__}: {error}", time.perf_counter() - started)
+            records.append(json.dumps(record, default=str))
+        return {"record": records}
+
+
+def failed_record(task_id: str, reason: str, wall_s: float = 0.0) -> dict[str, Any]:
+    return {"task_id": task_id, "fitness": 0.0, "train_correct": 0, "test_correct": 0, "analyst_spec": "",
+            "solver_code": None, "test_outputs": [], "generations": [], "usage": {}, "error": reason,
+            "wall_s": round(wall_s, 3)}
+
+
+def run_collect(config: CollectConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Collect (or resume collecting) into ``config.out``; returns the summary."""
+    preflight_teacher(config.teacher)
+    tasks = load_tasks(config.tasks, ids=config.ids, limit=config.limit)
+    run = RunDir(config.out)
+    run.write_config(config.model_dump(mode="json"))
+    done = keyed(run.read_records(ATTEMPTS), "task_id")
+    wanted = {t.id for t in tasks}
+    pending = [t for t in tasks if t.id not in done]
+    started = time.perf_counter()
+    if pending:
+        _attempt_on_ray(config, pending, run, done, total=len(tasks), progress=progress)
+    records = [done[t.id] for t in tasks if t.id in done]
+    summary = summarize(records, config.min_fitness, wall_s=time.perf_counter() - started, requested=len(wanted))
+    dataset = [{k: r.get(k) for k in DATASET_FIELDS} for r in records
+               if r.get("solver_code") and r.get("fitness", 0) >= config.min_fitness]
+    run.write_json(DATASET, dataset)
+    run.write_json("summary.json", summary)
+    return summary
+
+
+def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, done: dict, *, total: int, progress: bool) -> None:
+    import ray
+    from tqdm import tqdm
+
+    from arcray.pipelines.ray_setup import ensure_ray
+
+    ensure_ray()
+    items = [{"task_id": t.id, "task": json.dumps(t.to_json())} for t in pending]
+    dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+        _TeacherActor,
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=min(config.concurrency, len(items)), max_tasks_in_flight_per_actor=1),
+        fn_constructor_kwargs={"config_json": config.model_dump_json(), "run_id": f"collect-{uuid.uuid4().hex[:8]}",
+                               "env": forwarded_env()},
+        num_cpus=config.num_cpus_per_actor,
+        num_gpus=config.num_gpus_per_actor or None,
+    )
+    solved = sum(_solved(r) for r in done.values())
+    tokens = sum((r.get("usage") or {}).get("total_tokens", 0) for r in done.values())
+    bar = tqdm(total=total, initial=total - len(pending), desc="tasks", unit="task", disable=not progress, dynamic_ncols=True)
+    with run.appender(ATTEMPTS) as attempts, bar:
+        for row in dataset.iter_rows():
+            record = json.loads(row["record"])
+            if record["task_id"] in done:
+                continue  # never write a task twice
+            attempts.append(record)
+            done[record["task_id"]] = record
+            solved += _solved(record)
+            tokens += (record.get("usage") or {}).get("total_tokens", 0)
+            bar.set_postfix(solved=solved, tokens=tokens, refresh=False)
+            bar.update(1)
+
+
+def _solved(record: dict[str, Any]) -> bool:
+    """Every known test output right (not merely the train pairs)."""
+    total = record.get("test_total")
+    return bool(record.get("solver_code")) and bool(total) and record.get("test_correct", 0) == total
+
+
+def summarize(records: list[dict[str, Any]], min_fitness: float, *, wall_s: float, requested: int) -> dict[str, Any]:
+    usage = Counter()
+    cost = 0.0
+    for r in records:
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens", "requests"):
+            usage[key] += (r.get("usage") or {}).get(key, 0) or 0
+        cost += (r.get("usage") or {}).get("estimated_cost_usd") or 0.0
+    fitness = [float(r.get("fitness") or 0) for r in records]
+    solved = sum(_solved(r) for r in records)
+    train_fit = sum(bool(r.get("solver_code")) and r.get("train_total") and r.get("train_correct") == r.get("train_total") for r in records)
+    return {
+        "requested": requested,
+        "attempted": len(records),
+        "solved": solved,
+        "solved_share": round(solved / len(records), 4) if records else 0.0,
+        "train_fit": train_fit,
+        "in_dataset": sum(bool(r.get("solver_code")) and (r.get("fitness") or 0) >= min_fitness for r in records),
+        "failed": sum(bool(r.get("error")) for r in records),
+        "fitness": {
+            "mean": round(sum(fitness) / len(fitness), 3) if fitness else 0.0,
+            "max": max(fitness, default=0.0),
+            "histogram": dict(sorted(Counter(_bucket(f) for f in fitness).items())),
+        },
+        "usage": dict(usage),
+        "estimated_cost_usd": round(cost, 4),
+        "wall_s": round(wall_s, 2),
+    }
+
+
+def _bucket(fitness: float) -> str:
+    if fitness == 0:
+        return "0"
+    if fitness < 10:
+        return "1-9 (train only)"
+    return "10+ (test solved)"

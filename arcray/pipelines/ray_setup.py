@@ -1,0 +1,44 @@
+"""Starting or joining Ray: a local ``ray.init()`` by default, a cluster when RAY_ADDRESS is set."""
+
+from __future__ import annotations
+
+import os
+
+from arcray.errors import ArcrayError
+
+
+# Reach actors through their constructor (in memory), never through the run directory or the
+# runtime_env (which the dashboard shows).
+FORWARDED_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "ARCRAY_CACHE_DIR", "HF_HOME", "HF_HUB_OFFLINE")
+
+
+def forwarded_env() -> dict[str, str]:
+    """The driver's settings that actors need (API key, endpoint, caches)."""
+    return {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
+
+
+def ensure_ray(*, num_cpus: int | None = None, quiet: bool = True) -> None:
+    """Connect to the cluster in RAY_ADDRESS (as `ray job submit` sets it) or start a local Ray."""
+    try:
+        import ray
+    except ImportError:
+        raise ArcrayError("this command needs Ray: pip install 'arcray[ray]'") from None
+    if ray.is_initialized():
+        return
+    kwargs = {"ignore_reinit_error": True, "log_to_driver": True}
+    if quiet:
+        kwargs["logging_level"] = "ERROR"
+    if not os.environ.get("RAY_ADDRESS") and num_cpus is not None:
+        kwargs["num_cpus"] = num_cpus
+    try:
+        ray.init(**kwargs)
+    except ConnectionError as error:
+        raise ArcrayError(
+            f"cannot reach the Ray cluster at {os.environ.get('RAY_ADDRESS')!r} ({error}); start it with "
+            "`ray start --head` or unset RAY_ADDRESS to run locally"
+        ) from None
+    from ray.data import DataContext
+
+    context = DataContext.get_current()
+    context.enable_progress_bars = False  # arcray draws its own, with solved counts and tokens
+    context.print_on_execution_start = False

@@ -1,0 +1,1 @@
+"""Fine-tuning: dataset preparation (no Ray), QLoRA on Ray Train, adapter merging."""

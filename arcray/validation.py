@@ -1,0 +1,45 @@
+"""Turning a pydantic validation error into one line that names the field and the fix."""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from arcray.errors import ConfigError, did_you_mean
+
+
+def _submodel(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _submodel(arg)
+        if found:
+            return found
+    return None
+
+
+def explain_validation(error: ValidationError, model: type[BaseModel], where: str) -> str:
+    """``where: field.path: what is wrong`` — unknown keys get the nearest allowed name."""
+    first = error.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    location = ".".join(loc) or where
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    if first["type"] == "extra_forbidden":
+        current: type[BaseModel] | None = model
+        for part in loc[:-1]:
+            field = current.model_fields.get(part) if current else None
+            current = _submodel(field.annotation) if field else None
+        allowed = list(current.model_fields) if current else []
+        return f"{where}: unknown key {location!r}{did_you_mean(loc[-1], allowed)}{more}"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{where}: {location}: {message}{more}"
+
+
+def build_config(model: type[BaseModel], where: str, **fields: Any) -> Any:
+    """Validate ``fields`` as ``model``; ConfigError with one line on any problem."""
+    try:
+        return model(**fields)
+    except ValidationError as error:
+        raise ConfigError(explain_validation(error, model, where)) from None
