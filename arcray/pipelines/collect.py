@@ -48,6 +48,9 @@ class CollectConfig(BaseModel):
     cache: CacheConfig = CacheConfig()
     min_fitness: float = Field(1.0, ge=0, description="solvers at or above this fitness enter the dataset")
     concurrency: int = Field(4, ge=1, le=4096, description="actors working on tasks at once")
+    tasks_per_actor: int = Field(
+        1, ge=1, le=64, description="tasks one actor works on at once, in threads (API teachers wait on the network; "
+        "local-model teachers want 1)")
     num_cpus_per_actor: float = Field(0.25, gt=0, description="CPUs reserved per actor (API teachers need little)")
     num_gpus_per_actor: float = Field(0.0, ge=0, description="GPUs per actor (local-model teachers on a cluster)")
     out: Path = Field(description="run directory")
@@ -82,6 +85,19 @@ class _TeacherActor:
                 record = failed_record(str(task_id), f"{type(error).__name__}: {error}", time.perf_counter() - started)
             records.append(json.dumps(record, default=str))
         return {"record": records}
+
+
+def actor_pool(actors: int, tasks_per_actor: int, items: int):
+    """A fixed pool; each actor takes ``tasks_per_actor`` tasks at once (threads) and queues none."""
+    import ray
+
+    size = max(1, min(actors, -(-items // tasks_per_actor)))
+    if tasks_per_actor == 1:
+        return ray.data.ActorPoolStrategy(size=size, max_tasks_in_flight_per_actor=1)
+    return ray.data.ActorPoolStrategy(
+        size=size, max_tasks_in_flight_per_actor=tasks_per_actor,
+        max_concurrent_calls_per_actor=tasks_per_actor, enable_true_multi_threading=True,
+    )
 
 
 def failed_record(task_id: str, reason: str, wall_s: float = 0.0) -> dict[str, Any]:
@@ -122,7 +138,7 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
     dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
         _TeacherActor,
         batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=min(config.concurrency, len(items)), max_tasks_in_flight_per_actor=1),
+        compute=actor_pool(config.concurrency, config.tasks_per_actor, len(items)),
         fn_constructor_kwargs={"config_json": config.model_dump_json(), "run_id": f"collect-{uuid.uuid4().hex[:8]}",
                                "env": forwarded_env()},
         num_cpus=config.num_cpus_per_actor,

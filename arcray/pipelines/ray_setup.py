@@ -28,8 +28,12 @@ def ensure_ray(*, num_cpus: int | None = None, quiet: bool = True) -> None:
     kwargs = {"ignore_reinit_error": True, "log_to_driver": True}
     if quiet:
         kwargs["logging_level"] = "ERROR"
-    if not os.environ.get("RAY_ADDRESS") and num_cpus is not None:
-        kwargs["num_cpus"] = num_cpus
+    if not os.environ.get("RAY_ADDRESS"):
+        if num_cpus is not None:
+            kwargs["num_cpus"] = num_cpus
+        # Ray starts only as many workers at once as there are CPUs; a pool of I/O-bound actors
+        # (API teachers at a fraction of a CPU each) would then come up two at a time here.
+        os.environ.setdefault("RAY_worker_maximum_startup_concurrency", "16")
     try:
         ray.init(**kwargs)
     except ConnectionError as error:
