@@ -1,0 +1,50 @@
+"""`arcray evaluate`: a student model attempts ARC tasks; fitness, runnable share, submission.json."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from arcray.cli._common import add_json_flag, add_task_selection, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="evaluate a student on ARC tasks (Ray Data); writes submission.json",
+        description="Run the evolution loop with the student as the backend (selection by train pairs only), "
+        "report fitness statistics and the share of programs that run, and write RUN_DIR/submission.json.",
+    )
+    parser.add_argument("--model", required=True, metavar="NAME_OR_DIR", help="smollm2-135m, a hub id, or a folder (a merged model)")
+    parser.add_argument("--adapter", type=Path, metavar="DIR", help="a PEFT LoRA adapter on top of --model")
+    add_task_selection(parser)
+    parser.add_argument("--max-generations", type=int, default=3)
+    parser.add_argument("--population", type=int, default=2)
+    parser.add_argument("--max-new-tokens", type=int, default=768)
+    parser.add_argument("--concurrency", type=int, default=1, help="model replicas (actors)")
+    parser.add_argument("--gpu", action="store_true", help="one GPU per replica")
+    parser.add_argument("--out", type=Path, required=True, metavar="RUN_DIR")
+    add_json_flag(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
+
+    student = {"backend": "hf", "model": args.model}
+    if args.adapter:
+        student["adapter"] = str(args.adapter)
+    evolution = STUDENT_EVOLUTION.model_copy(update={"max_generations": args.max_generations, "population": args.population,
+                                                      "max_new_tokens": args.max_new_tokens}).model_dump()
+    config = EvaluateConfig.build(student=student, tasks=args.tasks, ids=args.ids, limit=args.limit, evolution=evolution,
+                                  concurrency=args.concurrency, num_gpus_per_actor=1.0 if args.gpu else 0.0, out=args.out)
+    summary = run_evaluate(config, progress=not args.json)
+    if args.json:
+        print_json({"out": str(args.out), **summary})
+        return 0
+    print(f"tasks {summary['attempted']}: train-fit {summary['train_fit']}, test-solved {summary['solved']}; "
+          f"fitness mean {summary['fitness']['mean']} max {summary['fitness']['max']}")
+    print(f"programs written {summary['programs']}, runnable {summary['runnable_share']:.1%}")
+    if summary["submission_score"] is not None:
+        print(f"submission score {summary['submission_score']:.4f} ({summary['test_outputs_correct']}/{summary['test_outputs']})")
+    print(f"submission: {args.out / 'submission.json'}")
+    return 0

@@ -1,0 +1,80 @@
+"""Student evaluation on ARC: the evolution loop with the student as the backend, on Ray Data.
+
+Same machinery as collection (resumable ``attempts.jsonl``), but selection uses the train pairs
+only, so test outputs never steer the search; then ``submission.json`` (ARC Prize format) is
+written and scored where solutions exist.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from arcray.arc.render import RenderConfig
+from arcray.arc.sandbox import SandboxConfig
+from arcray.arc.submission import build_submission, score_submission, write_submission
+from arcray.arc.tasks import load_tasks
+from arcray.civilization.config import EvolutionConfig
+from arcray.llm.config import CacheConfig
+from arcray.pipelines.collect import ATTEMPTS, CollectConfig, run_collect
+from arcray.pipelines.rundir import RunDir, keyed
+from arcray.validation import build_config
+
+STUDENT_EVOLUTION = EvolutionConfig(max_generations=3, population=2, use_analyst=False, select_by="train",
+                                    max_new_tokens=768)
+
+
+class EvaluateConfig(BaseModel):
+    """`arcray evaluate`: which student, on which tasks, how hard it may try."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    student: dict[str, Any] = Field(description="{backend: hf, model: NAME_OR_DIR, adapter: DIR, …}")
+    tasks: str
+    ids: list[str] | None = None
+    limit: int | None = Field(None, ge=0)
+    evolution: EvolutionConfig = STUDENT_EVOLUTION
+    sandbox: SandboxConfig = SandboxConfig()
+    render: RenderConfig = RenderConfig()
+    cache: CacheConfig = CacheConfig()
+    concurrency: int = Field(1, ge=1, description="model replicas (actors)")
+    num_cpus_per_actor: float = Field(1.0, gt=0)
+    num_gpus_per_actor: float = Field(0.0, ge=0)
+    out: Path
+
+    @classmethod
+    def build(cls, **fields: Any) -> "EvaluateConfig":
+        return build_config(cls, "evaluate config", **fields)
+
+    def as_collection(self) -> CollectConfig:
+        return CollectConfig.build(
+            tasks=self.tasks, ids=self.ids, limit=self.limit, teacher=self.student, evolution=self.evolution,
+            sandbox=self.sandbox, render=self.render, cache=self.cache, concurrency=self.concurrency,
+            num_cpus_per_actor=self.num_cpus_per_actor, num_gpus_per_actor=self.num_gpus_per_actor, out=self.out,
+            min_fitness=1.0,
+        )
+
+
+def run_evaluate(config: EvaluateConfig, *, progress: bool = True) -> dict[str, Any]:
+    collection = run_collect(config.as_collection(), progress=progress)
+    run = RunDir(config.out)
+    tasks = load_tasks(config.tasks, ids=config.ids, limit=config.limit)
+    records = keyed(run.read_records(ATTEMPTS), "task_id")
+    predictions = {tid: [[g] for g in r.get("test_outputs") or []] for tid, r in records.items()}
+    submission = build_submission(tasks, predictions)
+    write_submission(submission, run.file("submission.json"))
+    score = score_submission(submission, tasks)
+    programs = [c for r in records.values() for g in r.get("generations", []) for c in g if c.get("error") is None]
+    summary = {
+        **collection,
+        "train_fit": sum(1 for r in records.values() if r.get("train_total") and r.get("train_correct") == r.get("train_total")),
+        "programs": len(programs),
+        "runnable_share": round(sum(c.get("runnable_share", 0) == 1.0 for c in programs) / len(programs), 4) if programs else 0.0,
+        "submission_score": round(score.score, 4) if score.total else None,
+        "test_outputs_correct": score.correct,
+        "test_outputs": score.total,
+    }
+    run.write_json("summary.json", summary)
+    return summary
