@@ -23,6 +23,7 @@ from arcray.arc.sandbox import SandboxConfig
 from arcray.arc.tasks import Task, load_tasks, task_from_json
 from arcray.civilization.config import EvolutionConfig
 from arcray.llm.config import CacheConfig
+from arcray.pipelines.progress import Progress
 from arcray.pipelines.ray_setup import forwarded_env
 from arcray.pipelines.rundir import RunDir, keyed
 from arcray.pipelines.teachers import build_teacher, preflight_teacher, validate_teacher
@@ -66,8 +67,8 @@ class CollectConfig(BaseModel):
         return build_config(cls, "collect config", **fields)
 
 
-class _TeacherActor:
-    """A Ray Data actor: builds its teacher once, then attempts one task per call."""
+class ArcCollector:
+    """A Ray Data actor (named so in the dashboard): builds its teacher once, then attempts one task per call."""
 
     def __init__(self, config_json: str, run_id: str, env: dict[str, str]) -> None:
         os.environ.update(env)
@@ -85,6 +86,10 @@ class _TeacherActor:
                 record = failed_record(str(task_id), f"{type(error).__name__}: {error}", time.perf_counter() - started)
             records.append(json.dumps(record, default=str))
         return {"record": records}
+
+
+class ArcStudentEvaluator(ArcCollector):
+    """The same actor when the "teacher" is the student under evaluation (its own name in the dashboard)."""
 
 
 def actor_pool(actors: int, tasks_per_actor: int, items: int):
@@ -106,7 +111,7 @@ def failed_record(task_id: str, reason: str, wall_s: float = 0.0) -> dict[str, A
             "wall_s": round(wall_s, 3)}
 
 
-def run_collect(config: CollectConfig, *, progress: bool = True) -> dict[str, Any]:
+def run_collect(config: CollectConfig, *, progress: bool = True, stage: str = "collect") -> dict[str, Any]:
     """Collect (or resume collecting) into ``config.out``; returns the summary."""
     preflight_teacher(config.teacher)
     tasks = load_tasks(config.tasks, ids=config.ids, limit=config.limit)
@@ -117,7 +122,7 @@ def run_collect(config: CollectConfig, *, progress: bool = True) -> dict[str, An
     pending = [t for t in tasks if t.id not in done]
     started = time.perf_counter()
     if pending:
-        _attempt_on_ray(config, pending, run, done, total=len(tasks), progress=progress)
+        _attempt_on_ray(config, pending, run, done, total=len(tasks), progress=progress, stage=stage)
     records = [done[t.id] for t in tasks if t.id in done]
     summary = summarize(records, config.min_fitness, wall_s=time.perf_counter() - started, requested=len(wanted))
     dataset = [{k: r.get(k) for k in DATASET_FIELDS} for r in records
@@ -127,37 +132,34 @@ def run_collect(config: CollectConfig, *, progress: bool = True) -> dict[str, An
     return summary
 
 
-def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, done: dict, *, total: int, progress: bool) -> None:
+def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, done: dict, *, total: int, progress: bool,
+                    stage: str) -> None:
     import ray
-    from tqdm import tqdm
 
     from arcray.pipelines.ray_setup import ensure_ray
 
     ensure_ray()
     items = [{"task_id": t.id, "task": json.dumps(t.to_json())} for t in pending]
     dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-        _TeacherActor,
+        ArcStudentEvaluator if stage == "evaluate" else ArcCollector,
         batch_size=1,
         compute=actor_pool(config.concurrency, config.tasks_per_actor, len(items)),
-        fn_constructor_kwargs={"config_json": config.model_dump_json(), "run_id": f"collect-{uuid.uuid4().hex[:8]}",
+        fn_constructor_kwargs={"config_json": config.model_dump_json(), "run_id": f"{stage}-{uuid.uuid4().hex[:8]}",
                                "env": forwarded_env()},
         num_cpus=config.num_cpus_per_actor,
         num_gpus=config.num_gpus_per_actor or None,
     )
     solved = sum(_solved(r) for r in done.values())
     tokens = sum((r.get("usage") or {}).get("total_tokens", 0) for r in done.values())
-    bar = tqdm(total=total, initial=total - len(pending), desc="tasks", unit="task", disable=not progress, dynamic_ncols=True)
-    with run.appender(ATTEMPTS) as attempts, bar:
+    with run.appender(ATTEMPTS) as attempts, Progress(stage=stage, run=run.path.name, total=total, done=total - len(pending),
+                                                      enabled=progress, solved=solved, tokens=tokens) as bar:
         for row in dataset.iter_rows():
             record = json.loads(row["record"])
             if record["task_id"] in done:
                 continue  # never write a task twice
             attempts.append(record)
             done[record["task_id"]] = record
-            solved += _solved(record)
-            tokens += (record.get("usage") or {}).get("total_tokens", 0)
-            bar.set_postfix(solved=solved, tokens=tokens, refresh=False)
-            bar.update(1)
+            bar.advance(solved=int(_solved(record)), tokens=(record.get("usage") or {}).get("total_tokens", 0))
 
 
 def _solved(record: dict[str, Any]) -> bool:

@@ -58,7 +58,7 @@ class EvaluateConfig(BaseModel):
 
 
 def run_evaluate(config: EvaluateConfig, *, progress: bool = True) -> dict[str, Any]:
-    collection = run_collect(config.as_collection(), progress=progress)
+    collection = run_collect(config.as_collection(), progress=progress, stage="evaluate")
     run = RunDir(config.out)
     tasks = load_tasks(config.tasks, ids=config.ids, limit=config.limit)
     records = keyed(run.read_records(ATTEMPTS), "task_id")

@@ -1,0 +1,91 @@
+"""The cluster workflow on this machine: `ray start --head` with token auth, `ray job submit`.
+
+The head is started with `--block` in its own process group and stopped by signalling that
+group, so no other Ray on the machine (the test session's own local Ray, say) is touched.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def ray_head(tmp_path):
+    token = tmp_path / "auth_token"
+    token.write_text(uuid.uuid4().hex)
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
+    env.pop("RAY_ADDRESS", None)
+    dashboard = free_port()
+    head = subprocess.Popen(
+        ["ray", "start", "--head", "--block", "--port=0", f"--dashboard-port={dashboard}", "--dashboard-host=127.0.0.1",
+         f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}", "--num-cpus=2",
+         f"--temp-dir={tmp_path / 'ray'}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    address = f"http://127.0.0.1:{dashboard}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{address}/api/version", timeout=2)
+            break
+        except urllib.error.HTTPError:
+            break  # it answers (401 without the token): up
+        except OSError:
+            time.sleep(1)
+    else:
+        os.killpg(head.pid, signal.SIGTERM)
+        pytest.fail("the Ray head did not come up within 120 s")
+    try:
+        yield address, env
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+
+
+def submit(address, env, *command, timeout=600):
+    return subprocess.run(
+        ["ray", "job", "submit", "--address", address, "--working-dir", str(REPO), "--", *command],
+        env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO,
+    )
+
+
+def test_submitted_experiment_writes_its_results(ray_head, tmp_path):
+    address, env = ray_head
+    out = tmp_path / "collect"
+    result = submit(address, env, "python", "experiments/collect.py", "--config", "experiments/configs/collect_search.yaml",
+                    "--smoke-test", "--out", str(out))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "succeeded" in result.stdout + result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["attempted"] == len((out / "attempts.jsonl").read_text().splitlines()) > 0
+    assert (out / "config.json").exists() and (out / "distillation_dataset.json").exists()
+
+
+def test_token_auth_stays_on(ray_head):
+    address, env = ray_head
+    without = {k: v for k, v in env.items() if not k.startswith("RAY_AUTH")}
+    without["HOME"] = str(Path(env.get("RAY_AUTH_TOKEN_PATH")).parent)  # no ~/.ray/auth_token there
+    result = subprocess.run(["ray", "job", "list", "--address", address], env=without, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "token" in (result.stdout + result.stderr).lower()
