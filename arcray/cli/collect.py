@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="AI Civilization mode (an Analyst first; default) or direct mode (--no-analyst)")
     parser.add_argument("--concurrency", type=int, help="actors working at once (default 4)")
     parser.add_argument("--no-cache", action="store_true", help="always ask the teacher, never the response cache")
-    parser.add_argument("--out", type=Path, help="run directory")
+    parser.add_argument("--out", help="run directory: a folder or a storage URI (s3://…, gs://…)")
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 

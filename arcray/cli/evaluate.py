@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-new-tokens", type=int, default=768)
     parser.add_argument("--concurrency", type=int, default=1, help="model replicas (actors)")
     parser.add_argument("--gpu", action="store_true", help="one GPU per replica")
-    parser.add_argument("--out", type=Path, required=True, metavar="RUN_DIR")
+    parser.add_argument("--out", required=True, metavar="RUN_DIR", help="a folder or a storage URI (s3://…)")
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
@@ -46,5 +46,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"programs written {summary['programs']}, runnable {summary['runnable_share']:.1%}")
     if summary["submission_score"] is not None:
         print(f"submission score {summary['submission_score']:.4f} ({summary['test_outputs_correct']}/{summary['test_outputs']})")
-    print(f"submission: {args.out / 'submission.json'}")
+    print(f"submission: {args.out.rstrip('/')}/submission.json")
     return 0

@@ -13,7 +13,6 @@ import os
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -54,7 +53,7 @@ class CollectConfig(BaseModel):
         "local-model teachers want 1)")
     num_cpus_per_actor: float = Field(0.25, gt=0, description="CPUs reserved per actor (API teachers need little)")
     num_gpus_per_actor: float = Field(0.0, ge=0, description="GPUs per actor (local-model teachers on a cluster)")
-    out: Path = Field(description="run directory")
+    out: str = Field(description="run directory: a path (local or NFS) or a storage URI (s3://…, gs://…)")
 
     @field_validator("teacher")
     @classmethod
@@ -129,6 +128,7 @@ def run_collect(config: CollectConfig, *, progress: bool = True, stage: str = "c
                if r.get("solver_code") and r.get("fitness", 0) >= config.min_fitness]
     run.write_json(DATASET, dataset)
     run.write_json("summary.json", summary)
+    run.sync()
     return summary
 
 
@@ -160,6 +160,7 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
             attempts.append(record)
             done[record["task_id"]] = record
             bar.advance(solved=int(_solved(record)), tokens=(record.get("usage") or {}).get("total_tokens", 0))
+            run.sync(force=False)
 
 
 def _solved(record: dict[str, Any]) -> bool:

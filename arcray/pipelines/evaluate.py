@@ -7,7 +7,6 @@ written and scored where solutions exist.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,7 +41,7 @@ class EvaluateConfig(BaseModel):
     concurrency: int = Field(1, ge=1, description="model replicas (actors)")
     num_cpus_per_actor: float = Field(1.0, gt=0)
     num_gpus_per_actor: float = Field(0.0, ge=0)
-    out: Path
+    out: str = Field(description="run directory: a path or a storage URI")
 
     @classmethod
     def build(cls, **fields: Any) -> "EvaluateConfig":
@@ -77,4 +76,5 @@ def run_evaluate(config: EvaluateConfig, *, progress: bool = True) -> dict[str, 
         "test_outputs": score.total,
     }
     run.write_json("summary.json", summary)
+    run.sync()
     return summary

@@ -27,14 +27,23 @@ def redact(value: Any) -> Any:
 
 
 class RunDir:
-    """One run's folder."""
+    """One run's folder: a local path, or a storage URI mirrored through a local staging folder."""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path).expanduser()
+        from arcray.pipelines.storage import Mirror, is_uri
+
+        self.location = str(path)
+        self.mirror = Mirror(str(path)) if is_uri(path) else None
+        self.path = self.mirror.pull() if self.mirror else Path(path).expanduser()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise ArcrayError(f"cannot create run directory {self.path} ({error.strerror}); pass another --out") from None
+
+    def sync(self, *, force: bool = True) -> None:
+        """Push to the storage URI (every so often unless ``force``); nothing for a local path."""
+        if self.mirror:
+            self.mirror.push(force=force)
 
     def file(self, name: str) -> Path:
         return self.path / name

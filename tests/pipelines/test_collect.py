@@ -119,3 +119,21 @@ def test_resume_after_the_driver_is_killed(local_ray, fake_gemini, tmp_path):
     assert sorted(final) == sorted(ids) and len(final) == len(set(final))  # each exactly once
     asked = {teacher.task_of(r) for r in fake_gemini.requests}
     assert asked.isdisjoint(first)  # recorded tasks were not asked again
+
+
+def test_run_directory_on_storage_uri_survives_and_resumes(local_ray, fake_gemini, tmp_path, monkeypatch):
+    """A run stored at a URI: a fresh machine (empty staging cache) pulls it back and resumes."""
+    ids = list(KNOWN_SOLVERS)
+    fake_gemini.handler = ArcTeacher(ids)
+    bucket = tmp_path / "bucket"
+    uri = f"file://{bucket}/runs/collect"
+    monkeypatch.setenv("ARCRAY_CACHE_DIR", str(tmp_path / "machine-1"))
+    collect(uri, ids[:2])
+    assert len((bucket / "runs" / "collect" / "attempts.jsonl").read_text().splitlines()) == 2
+
+    monkeypatch.setenv("ARCRAY_CACHE_DIR", str(tmp_path / "machine-2"))  # nothing staged here
+    asked_before = fake_gemini.request_count
+    collect(uri, ids)
+    stored = [json.loads(l)["task_id"] for l in (bucket / "runs" / "collect" / "attempts.jsonl").read_text().splitlines()]
+    assert sorted(stored) == sorted(ids)
+    assert fake_gemini.request_count - asked_before <= 3  # only the third task was asked for
