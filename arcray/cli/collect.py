@@ -45,6 +45,11 @@ def build_config(args: argparse.Namespace):
     set_if_given(teacher, "model", args.model)
     if teacher.get("backend") == "search":
         teacher.pop("model", None)
+        # search is CPU-bound: one core per actor, as many actors as cores (unless told otherwise)
+        import os
+
+        raw.setdefault("num_cpus_per_actor", 1.0)
+        raw.setdefault("concurrency", os.cpu_count() or 1)
     raw["teacher"] = teacher
     evolution = dict(raw.get("evolution") or {})
     set_if_given(evolution, "max_generations", args.max_generations)

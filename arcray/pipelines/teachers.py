@@ -80,10 +80,57 @@ class EvolutionTeacher:
         self.backend.close()
 
 
+class SearchCollectionTeacher:
+    """The offline program-search teacher, writing the same records as the LLM teachers.
+
+    A found program's emitted solver is scored through the sandbox like any teacher's:
+    fitness = train_correct + 10 × test_correct (test outputs are read only for scoring).
+    """
+
+    def __init__(self, config, sandbox: SandboxConfig) -> None:
+        from arcray.search.teacher import SearchTeacher
+
+        self.teacher = SearchTeacher(config)
+        self.sandbox = Sandbox(sandbox)
+
+    def attempt(self, task: Task) -> dict[str, Any]:
+        from arcray.arc.fitness import evaluate_solver
+
+        found = self.teacher.solve(task)
+        result = evaluate_solver(found.solver_code, task, self.sandbox) if found.found else None
+        candidate = {
+            "generation": 1, "origin": "search", "parent": None, "code": found.solver_code or None,
+            "program": found.as_record()["program"], "fitness": result.fitness if result else 0.0,
+            "train_correct": result.train_correct if result else 0, "test_correct": result.test_correct if result else 0,
+            "runnable_share": round(result.runnable_share, 4) if result else 0.0,
+            "failures": [e.feedback() for e in result.examples if not e.correct] if result else [],
+            "error": None,
+        }
+        return {
+            "task_id": task.id,
+            "fitness": candidate["fitness"],
+            "train_correct": candidate["train_correct"],
+            "train_total": len(task.train),
+            "test_correct": candidate["test_correct"],
+            "test_total": result.test_total if result else sum(e.output is not None for e in task.test),
+            "analyst_spec": found.spec,
+            "solver_code": found.solver_code or None,
+            "test_outputs": result.test_outputs() if result else [],
+            "runnable_share": 1.0 if result and result.runnable_share == 1.0 else 0.0,
+            "generations": [[candidate]] if found.found else [],
+            "usage": {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "estimated_cost_usd": 0.0},
+            "error": None,
+            "warnings": [] if found.found else [f"search: {found.reason}"],
+            "wall_s": round(found.elapsed_s, 3),
+        }
+
+    def close(self) -> None:
+        self.teacher.close()
+        self.sandbox.close()
+
+
 def build_teacher(spec: dict[str, Any], *, evolution: EvolutionConfig, sandbox: SandboxConfig,
                   render: RenderConfig, cache: CacheConfig | None = None, run_id: str | None = None) -> Teacher:
     if spec["backend"] == SEARCH:
-        from arcray.search.teacher import SearchCollectionTeacher
-
         return SearchCollectionTeacher(_search_config(spec), sandbox)
     return EvolutionTeacher(spec, evolution, sandbox, render, cache, run_id)

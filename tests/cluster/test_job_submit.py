@@ -6,10 +6,12 @@ group, so no other Ray on the machine (the test session's own local Ray, say) is
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +31,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def ray_head(tmp_path):
+    # Ray's socket paths must stay under ~107 characters: a short session folder, not tmp_path.
+    temp_dir = tempfile.mkdtemp(prefix="arcray-head-", dir="/tmp")
     token = tmp_path / "auth_token"
     token.write_text(uuid.uuid4().hex)
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
@@ -37,7 +41,7 @@ def ray_head(tmp_path):
     head = subprocess.Popen(
         ["ray", "start", "--head", "--block", "--port=0", f"--dashboard-port={dashboard}", "--dashboard-host=127.0.0.1",
          f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}", "--num-cpus=2",
-         f"--temp-dir={tmp_path / 'ray'}"],
+         f"--temp-dir={temp_dir}"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     address = f"http://127.0.0.1:{dashboard}"
@@ -61,6 +65,7 @@ def ray_head(tmp_path):
             head.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def submit(address, env, *command, timeout=600):

@@ -1,0 +1,64 @@
+"""A program is a sequence of steps, each a DSL primitive with its parameters bound."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from arcray.search.primitives import PRIMITIVES, colour_name
+
+
+@dataclass(frozen=True)
+class Step:
+    """One primitive applied to the grid, with its parameters after the grid, in order."""
+
+    name: str
+    params: tuple[Any, ...] = ()
+
+    def call_source(self) -> str:
+        """Return the Python expression that applies this step to `grid`."""
+        return f"{self.name}({', '.join(['grid', *map(repr, self.params)])})"
+
+
+Program = tuple[Step, ...]
+
+
+def apply_step(step: Step, grid: np.ndarray) -> np.ndarray:
+    """Apply one step to one grid."""
+    return PRIMITIVES[step.name].function(grid, *step.params)
+
+
+def run_program(program: Sequence[Step], grid: np.ndarray | list[list[int]]) -> np.ndarray:
+    """Apply the steps of a program in turn to a grid."""
+    current = np.array(grid)
+    for step in program:
+        current = apply_step(step, current)
+    return current
+
+
+def describe(program: Sequence[Step]) -> str:
+    """Return the program's specification in plain English, one clause per step."""
+    if not program:
+        return "Return the grid unchanged."
+    clauses = [_describe_step(step) for step in program]
+    text = ", then ".join(clauses)
+    return text[0].upper() + text[1:] + "."
+
+
+def _describe_step(step: Step) -> str:
+    primitive = PRIMITIVES[step.name]
+    names = list(inspect.signature(primitive.function).parameters)[1:]
+    if callable(primitive.spec):
+        return primitive.spec(*step.params)
+    return primitive.spec.format(**{name: _phrase(name, value) for name, value in zip(names, step.params)})
+
+
+def _phrase(name: str, value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{colour_name(old)} to {colour_name(new)}" for old, new in value.items())
+    if name in ("colour", "source", "hole"):
+        return colour_name(value)
+    return str(value)

@@ -1,0 +1,180 @@
+"""Breadth-first search over compositions of DSL primitives, for a program that maps every train input to its output.
+
+A state is the tuple of intermediate grids, one per train input followed by one per test input
+(test inputs are known in ARC; only their outputs are hidden, and the search never sees those).
+States reached twice are expanded once. Parameters are inferred from the train pairs; the last
+level is pruned by output shape; any state one colour map away from the outputs closes the search.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from arcray.search.infer import colour_map
+from arcray.search.primitives import PRIMITIVES, Primitive
+from arcray.search.program import Program, Step
+
+MAX_SIDE = 30
+# What a primitive raises when it does not apply to a grid (see arcray.search.dsl).
+NOT_APPLICABLE = (ValueError, IndexError, KeyError, ZeroDivisionError)
+
+State = tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """The shortest program found (None if none), why the search stopped, and what it cost."""
+
+    program: Program | None
+    reason: str
+    primitive_calls: int
+    elapsed_s: float
+
+
+class _Budget(Exception):
+    """Raised inside the search when the time budget runs out."""
+
+
+def search(
+    train_inputs: Sequence[np.ndarray],
+    train_outputs: Sequence[np.ndarray],
+    *,
+    test_inputs: Sequence[np.ndarray] = (),
+    max_depth: int = 3,
+    time_budget_s: float = 2.0,
+    primitives: Sequence[Primitive] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> SearchOutcome:
+    """Return the shortest program (up to `max_depth` steps plus a final colour map) that fits every train pair.
+
+    The budget runs on `clock`: wall time by default, or e.g. `time.process_time` for figures
+    that do not depend on what else the machine is running.
+    """
+    started = clock()
+    run = _Search(
+        [np.asarray(grid) for grid in train_inputs],
+        [np.asarray(grid) for grid in train_outputs],
+        [np.asarray(grid) for grid in test_inputs],
+        [p for p in (primitives or PRIMITIVES.values()) if p.expand],
+        started + time_budget_s,
+        clock,
+    )
+    try:
+        program, reason = run.breadth_first(max_depth)
+    except _Budget:
+        program, reason = None, f"the time budget of {time_budget_s:g} s ran out"
+    return SearchOutcome(program, reason, run.calls, clock() - started)
+
+
+class _Search:
+    def __init__(
+        self,
+        inputs: list[np.ndarray],
+        outputs: list[np.ndarray],
+        tests: list[np.ndarray],
+        primitives: list[Primitive],
+        deadline: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self.outputs = outputs
+        self.n_train = len(inputs)
+        self.start: State = tuple(inputs + tests)
+        self.primitives = primitives
+        self.deadline = deadline
+        self.clock = clock
+        self.calls = 0
+        self.cache: dict[tuple, np.ndarray | None] = {}
+
+    def breadth_first(self, max_depth: int) -> tuple[Program | None, str]:
+        closing = self.close(self.start, ())
+        if closing is not None:
+            return closing, "found"
+        seen = {_key(self.start)}
+        frontier: list[tuple[State, Program]] = [(self.start, ())]
+        for depth in range(1, max_depth + 1):
+            last = depth == max_depth
+            children: list[tuple[float, State, Program]] = []
+            for state, program in frontier:
+                for primitive in self.primitives:
+                    if last and not self.may_reach_output_shapes(primitive, state):
+                        continue
+                    for params in primitive.infer(state[: self.n_train], self.outputs):
+                        step = Step(primitive.name, params)
+                        child = self.apply(step, state)
+                        if child is None or (key := _key(child)) in seen:
+                            continue
+                        seen.add(key)
+                        found = self.close(child, program + (step,))
+                        if found is not None:
+                            return found, "found"
+                        if not last:
+                            children.append((self.closeness(child), child, program + (step,)))
+            children.sort(key=lambda item: -item[0])
+            frontier = [(state, program) for _, state, program in children]
+        return None, f"no program of up to {max_depth} steps fits every train pair"
+
+    def apply(self, step: Step, state: State) -> State | None:
+        function = PRIMITIVES[step.name].function
+        grids = []
+        for grid in state:
+            if self.clock() > self.deadline:
+                raise _Budget
+            key = (step.name, repr(step.params), grid.shape, grid.tobytes())
+            if key not in self.cache:
+                self.calls += 1
+                try:
+                    result = np.asarray(function(grid, *step.params))
+                except NOT_APPLICABLE:
+                    result = None
+                self.cache[key] = result if result is not None and _is_grid(result) else None
+            if self.cache[key] is None:
+                return None
+            grids.append(self.cache[key])
+        return tuple(grids)
+
+    def close(self, state: State, program: Program) -> Program | None:
+        train, tests = state[: self.n_train], state[self.n_train :]
+        if all(g.shape == o.shape and np.array_equal(g, o) for g, o in zip(train, self.outputs)):
+            return program
+        mapping = colour_map(train, self.outputs)
+        # A final colour map must have seen every colour the test grids hold at this point.
+        if mapping and _colours(tests) <= _colours(train):
+            return program + (Step("recolour", (mapping,)),)
+        return None
+
+    def may_reach_output_shapes(self, primitive: Primitive, state: State) -> bool:
+        if primitive.shape == "same":
+            return all(g.shape == o.shape for g, o in zip(state, self.outputs))
+        if primitive.shape == "transposed":
+            return all(g.shape[::-1] == o.shape for g, o in zip(state, self.outputs))
+        return True
+
+    def closeness(self, state: State) -> float:
+        score = 0.0
+        for grid, output in zip(state, self.outputs):
+            if grid.shape == output.shape:
+                score += 1.0 + float((grid == output).mean())
+        return score
+
+
+def _key(state: State) -> tuple:
+    return tuple((grid.shape, grid.tobytes()) for grid in state)
+
+
+def _colours(grids: Sequence[np.ndarray]) -> set[int]:
+    return set().union(*(np.unique(grid).tolist() for grid in grids))
+
+
+def _is_grid(result: np.ndarray) -> bool:
+    return (
+        result.ndim == 2
+        and 0 < result.shape[0] <= MAX_SIDE
+        and 0 < result.shape[1] <= MAX_SIDE
+        and result.dtype.kind in "iu"
+        and 0 <= result.min()
+        and result.max() <= 9
+    )

@@ -1,0 +1,52 @@
+"""The teacher's config, its records, and the checks an emitted solver passes before it is kept."""
+
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from arcray.search import SearchConfig, SearchTeacher, Step, emit_solver
+from arcray.search.verify import open_sandbox, verify_here, verify_in_sandbox
+
+
+def test_config_refuses_unknown_keys_and_bad_values():
+    with pytest.raises(ValidationError, match="max_dpth"):
+        SearchConfig(max_dpth=3)
+    with pytest.raises(ValidationError, match="time_budget_s"):
+        SearchConfig(time_budget_s=0)
+    assert SearchConfig().max_depth == 3 and SearchConfig().time_budget_s == 2.0
+
+
+def test_found_solver_is_checked_in_the_sandbox_and_recorded(train_tasks):
+    with SearchTeacher(SearchConfig(sandbox=True)) as teacher:
+        result = teacher.solve(train_tasks["1e0a9b12"])
+    assert result.found, result.reason
+    assert result.checked_in in ("sandbox", "process")
+    if result.checked_in == "process":
+        pytest.skip(f"no sandbox here: {teacher.sandbox_note}")
+    record = result.as_record()
+    assert record["program"] == ["gravity(grid, 'down')"]
+    assert record["analyst_spec"] == "Let every coloured cell fall down as far as it goes."
+    assert record["solver_code"].startswith("import numpy as np")
+    assert record["train_correct"] == len(train_tasks["1e0a9b12"].train)
+
+
+def test_a_wrong_solver_fails_verification():
+    code = emit_solver((Step("flip_lr"),))
+    verdict = verify_here(code, [[[1, 2]]], [[[1, 2]]])
+    assert verdict.status == "failed" and "train pairs [0]" in verdict.message
+
+
+def test_sandbox_rejects_a_solver_that_imports_arcray():
+    sandbox = open_sandbox()
+    if isinstance(sandbox, str):
+        pytest.skip(sandbox)
+    with sandbox:
+        verdict = verify_in_sandbox(sandbox, "import arcray\ndef solve(grid):\n    return grid\n", [[[1]]], [[[1]]])
+    assert verdict.status == "failed"
+
+
+def test_missing_sandbox_is_a_clear_skip(monkeypatch):
+    monkeypatch.setitem(sys.modules, "arcray.arc.sandbox", None)
+    note = open_sandbox()
+    assert isinstance(note, str) and "arcray.arc.sandbox is not importable" in note
