@@ -281,6 +281,10 @@ def _child(request: dict, start: int, reply_fd: int, workdir: str, baseline_as: 
         while data:
             data = data[write(reply_fd, data):]
 
+    if request.get("entry") == "program":
+        send(start, *_run_program(request["code"]))
+        _finish(reply_fd, captured, request, write, exit_now)
+
     inputs = request["inputs"]
     namespace = {"__name__": "solver", "__builtins__": builtins}
     try:
@@ -315,6 +319,25 @@ def _child(request: dict, start: int, reply_fd: int, workdir: str, baseline_as: 
             send(index, converted[0], message=converted[1])
         else:
             send(index, "ok", grid=converted)
+    _finish(reply_fd, captured, request, write, exit_now)
+
+
+def _run_program(code: str) -> tuple[str, None, str]:
+    """Exec a whole program (say a solution, its tests and ``check(f)``): ok when it runs to the end."""
+    namespace = {"__name__": "program", "__builtins__": builtins}
+    try:
+        exec(compile(code, "<program>", "exec"), namespace)
+    except SyntaxError as error:
+        return "invalid_code", None, f"SyntaxError: {error.msg} (line {error.lineno})"
+    except MemoryError:
+        return "memory", None, "MemoryError: the program exceeded its memory limit"
+    except BaseException as error:  # a failed assertion, any exception, SystemExit from the program
+        return "exception", None, _describe(error)
+    return "ok", None, ""
+
+
+def _finish(reply_fd: int, captured: _CappedText, request: dict, write, exit_now) -> None:
+    """Send the captured output and the end marker; never returns (``write``/``exit_now`` taken before the code ran)."""
     try:
         text = captured.text()
     except BaseException:

@@ -126,6 +126,18 @@ class Sandbox:
         """Run ``solve`` from ``code`` on each input; one :class:`Outcome` per input, in order."""
         if not inputs:
             return []
+        return self._call({"code": code, "inputs": [list(map(list, g)) for g in inputs]}, len(inputs), timeout_s)
+
+    def run_program(self, code: str, *, timeout_s: float | None = None) -> Outcome:
+        """Run a whole program (a solution, its tests, ``check(entry_point)``) in the same confinement.
+
+        ``ok`` when it runs to the end; ``exception`` (a failed assert included), ``timeout``,
+        ``memory``, ``invalid_code`` (a syntax error) or ``crash`` otherwise. ``grid`` is None.
+        """
+        [outcome] = self._call({"entry": "program", "code": code, "inputs": [None]}, 1, timeout_s, program=True)
+        return outcome
+
+    def _call(self, fields: dict, count: int, timeout_s: float | None, *, program: bool = False) -> list[Outcome]:
         config = self.config if timeout_s is None else SandboxConfig(**{**self.config.model_dump(), "timeout_s": timeout_s})
         with self._lock:
             if self._process is None or self._process.poll() is not None:
@@ -133,15 +145,15 @@ class Sandbox:
                     self.restarts += 1
                 self._process = self._start()
             self._next_id += 1
-            request = {"id": self._next_id, "code": code, "inputs": [list(map(list, g)) for g in inputs], **config.model_dump()}
-            reply = self._exchange(request, config, len(inputs))
+            request = {"id": self._next_id, **fields, **config.model_dump()}
+            reply = self._exchange(request, config, count)
             if reply is None:
                 self._kill(self._process)
                 self._process = None
                 self.restarts += 1
-                return [Outcome("crash", message="the sandbox worker stopped responding; it was replaced")] * len(inputs)
+                return [Outcome("crash", message="the sandbox worker stopped responding; it was replaced")] * count
             self.last_stdout = str(reply.get("stdout", ""))[: config.output_limit]
-            return [self._to_outcome(raw) for raw in self._outcome_list(reply, len(inputs))]
+            return [self._to_outcome(raw, program=program) for raw in self._outcome_list(reply, count)]
 
     def _exchange(self, request: dict, config: SandboxConfig, count: int) -> dict | None:
         process = self._process
@@ -184,12 +196,12 @@ class Sandbox:
         return raw
 
     @staticmethod
-    def _to_outcome(raw) -> Outcome:
+    def _to_outcome(raw, *, program: bool = False) -> Outcome:
         """Trust nothing from the worker: kinds, messages and grids are checked here."""
         if not isinstance(raw, dict) or raw.get("kind") not in OUTCOME_KINDS:
             return Outcome("crash", message="malformed outcome from the sandbox")
         message = str(raw.get("message") or "")[:2000]
-        if raw["kind"] != "ok":
+        if raw["kind"] != "ok" or program:
             return Outcome(raw["kind"], message=message)
         grid = raw.get("grid")
         problem = grid_problem(grid)

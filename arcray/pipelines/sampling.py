@@ -1,0 +1,363 @@
+"""Self-consistency sampling on Ray Data: prompts → an actor pool (one model replica each) → records.
+
+Two stages share the pool:
+
+- ``run_consistency``: every prompt sampled ``n`` times at one temperature, put through the filter
+  chain (extract → majority vote) and the metrics; ``samples.jsonl`` gets one record per prompt as
+  it completes, then ``failures.jsonl``, ``summary.json`` (with the plan's gates) and
+  ``report.md`` are (re)written from every record.
+- ``run_sc_generate``: every prompt sampled at its category's generate temperature; the same
+  ``samples.jsonl``, from which ``sc.jsonl`` (the training records ``arcray prepare`` reads) is
+  derived, optionally keeping only answers the majority agrees with.
+
+Re-running a command on the same run directory skips every prompt already recorded. Each actor
+holds one model replica (a GPU each when the cluster has GPUs, CPU threads otherwise) and a sandbox
+for code; it generates for ``batch_size`` prompts per call, since local generation is batched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from arcray.consistency import (
+    DEFAULT_GATES,
+    DatasetSpec,
+    Gate,
+    Judge,
+    Problem,
+    TemperatureTable,
+    evaluate_gates,
+    failure_reasons,
+    format_gates,
+    load_problems,
+    prompt_record,
+    scoreboard,
+)
+from arcray.errors import ArcrayError
+from arcray.llm.config import AnyBackendConfig, CacheConfig
+from arcray.pipelines.ray_setup import forwarded_env
+from arcray.pipelines.rundir import RunDir, keyed
+from arcray.validation import build_config
+
+SAMPLES = "samples.jsonl"
+FAILURES = "failures.jsonl"
+SC_DATA = "sc.jsonl"
+
+
+class _SamplingConfig(BaseModel):
+    """What both stages need: a model, prompts, generation limits, and how to spread the work."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    student: AnyBackendConfig = Field(description="the model sampled: {backend: hf, model: smollm2-135m, adapter: DIR}")
+    dataset: DatasetSpec
+    max_new_tokens: int = Field(384, ge=1, description="upper bound on tokens per response")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
+    seed: int | None = Field(0, description="sampling seed (per batch of prompts); None: unseeded")
+    code_timeout_s: float = Field(5.0, gt=0, le=600, description="wall-clock limit for one code answer's tests")
+    cache: CacheConfig = Field(CacheConfig(enabled=False), description="response cache (worth it for API models)")
+    concurrency: int = Field(1, ge=1, le=1024, description="model replicas (actors) at once")
+    batch_size: int = Field(4, ge=1, le=1024, description="prompts per generate call (each with all its samples)")
+    num_cpus_per_actor: float = Field(1.0, gt=0, description="CPUs per actor; on CPU also its torch threads")
+    num_gpus_per_actor: float | None = Field(None, ge=0, description="None: 1 when the cluster has GPUs, else 0")
+    out: Path = Field(description="run directory")
+
+
+class ConsistencyConfig(_SamplingConfig):
+    """`arcray consistency`: n samples per prompt at one temperature; consistency, ties, accuracy, gates."""
+
+    n: int = Field(10, ge=1, le=1024, description="samples per prompt")
+    temperature: float = Field(0.7, ge=0.0, le=2.0, description="sampling temperature (the plan's diagnosis: 0.7)")
+    failure_threshold: float = Field(0.30, ge=0.0, le=1.0, description="consistency below this marks a failure")
+    gates: list[Gate] = Field(default_factory=lambda: list(DEFAULT_GATES), description="decision gates to judge")
+
+    @classmethod
+    def build(cls, **fields: Any) -> ConsistencyConfig:
+        return build_config(cls, "consistency config", **fields)
+
+
+class GenerateConfig(_SamplingConfig):
+    """`arcray sc-generate`: responses at each category's generate temperature, as training records."""
+
+    temperatures: TemperatureTable = Field(default_factory=TemperatureTable, description="overrides of the plan's table")
+    samples_per_prompt: int = Field(1, ge=1, le=1024, description="responses drawn per prompt (more to vote on)")
+    majority_only: bool = Field(False, description="keep only responses whose answer the majority agrees with")
+    correct_only: bool = Field(False, description="keep only responses judged correct (where a reference exists)")
+    max_per_prompt: int = Field(1, ge=1, description="training records kept per prompt (distinct responses)")
+
+    @classmethod
+    def build(cls, **fields: Any) -> GenerateConfig:
+        return build_config(cls, "sc-generate config", **fields)
+
+
+# ---------------------------------------------------------------- stages
+
+
+def run_consistency(config: ConsistencyConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Sample (or resume sampling) into ``config.out``; returns the summary."""
+    problems = _prepare(config)
+    sampling = _sampling(config, n=config.n, temperature=config.temperature)
+    records, errors, wall_s = _sample_all(config, problems, lambda p: sampling, progress=progress)
+    run = RunDir(config.out)
+    failures = [failure_record(r, config.failure_threshold) for r in records]
+    _rewrite_jsonl(run, FAILURES, [f for f in failures if f["reasons"]])
+    board = scoreboard((r["category"], r["metrics"]) for r in records)
+    gates = evaluate_gates(board, config.gates)
+    summary = {
+        "student": config.student.model_dump(mode="json"),
+        "dataset": config.dataset.source,
+        "prompts": len(records),
+        "requested": len(problems),
+        "errors": errors,  # prompts that failed to generate this time: re-run to retry them
+        "n": config.n,
+        "temperature": config.temperature,
+        "metrics": board["all"],
+        "by_category": {k: v for k, v in board.items() if k != "all"},
+        "failures": sum(bool(f["reasons"]) for f in failures),
+        "failure_threshold": config.failure_threshold,
+        "gates": [g.to_dict() for g in gates],
+        "completion_tokens": _tokens(records),
+        "wall_s": round(wall_s, 2),
+    }
+    run.write_json("summary.json", summary)
+    (run.file("report.md")).write_text(report(summary, format_gates(gates)))
+    return summary
+
+
+def run_sc_generate(config: GenerateConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Generate (or resume generating) training responses into ``config.out``; returns the summary."""
+    problems = _prepare(config)
+    by_category = {c: _sampling(config, n=config.samples_per_prompt, temperature=config.temperatures[c].generate)
+                   for c in {p.category for p in problems}}
+    records, errors, wall_s = _sample_all(config, problems, lambda p: by_category[p.category], progress=progress)
+    kept, dropped = [], Counter()
+    for record in records:
+        chosen, reasons = training_records(record, config)
+        kept.extend(chosen)
+        dropped.update(reasons)
+    _rewrite_jsonl(RunDir(config.out), SC_DATA, kept)
+    summary = {
+        "student": config.student.model_dump(mode="json"),
+        "dataset": config.dataset.source,
+        "prompts": len(records),
+        "requested": len(problems),
+        "errors": errors,  # prompts that failed to generate this time: re-run to retry them
+        "records": len(kept),
+        "by_category": dict(Counter(r["category"] for r in kept)),
+        "prompts_without_record": dict(dropped),
+        "temperatures": {c: config.temperatures[c].model_dump() for c in sorted(by_category)},
+        "completion_tokens": _tokens(records),
+        "wall_s": round(wall_s, 2),
+    }
+    RunDir(config.out).write_json("summary.json", summary)
+    return summary
+
+
+# ---------------------------------------------------------------- records
+
+
+def failure_record(record: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """A prompt's failures.jsonl line: why it failed, its numbers, and its problem (for sc-generate --from)."""
+    return {"id": record["id"], "category": record["category"], "reasons": failure_reasons(record["metrics"], threshold),
+            "metrics": record["metrics"], "majority": record["majority"], "problem": record["problem"]}
+
+
+def training_records(record: dict[str, Any], config: GenerateConfig) -> tuple[list[dict[str, Any]], list[str]]:
+    """The sc.jsonl lines one prompt yields, or the reason it yields none."""
+    problem = Problem.from_record(record["problem"])
+    temperatures = config.temperatures[problem.category]
+    kept, seen, reasons = [], set(), []
+    for response, answer in zip(record["responses"], record["answers"]):
+        text = response.get("text")
+        agrees = answer["key"] is not None and answer["key"] == record["majority"]
+        if response.get("error") or not text or not text.strip():
+            reasons.append("no response")
+        elif config.majority_only and not agrees:
+            reasons.append("not the majority answer")
+        elif config.correct_only and answer["correct"] is False:
+            reasons.append("wrong answer")
+        elif text.strip() in seen:
+            continue
+        else:
+            seen.add(text.strip())
+            kept.append({
+                "id": f"{problem.id}#{len(kept)}", "prompt": problem.prompt, "response": text,
+                "category": problem.category, "generate_temperature": temperatures.generate,
+                "train_temperature": temperatures.train, "source": problem.source or record.get("source", ""),
+                "majority_agrees": agrees, "answer": answer["key"], "correct": answer["correct"],
+            })
+            if len(kept) == config.max_per_prompt:
+                break
+    return kept, ([] if kept else [reasons[0] if reasons else "no response"])
+
+
+def report(summary: dict[str, Any], gates_text: str) -> str:
+    """The run's summary for people (report.md)."""
+    lines = [f"# Self-consistency: {summary['student'].get('model')} on {summary['dataset']}", "",
+             f"{summary['prompts']} prompts x {summary['n']} samples at T={summary['temperature']}", "",
+             "| scope | consistency | distinct responses | distinct answers | tie rate | accuracy | maj@n |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for scope, values in [("all", summary["metrics"]), *summary["by_category"].items()]:
+        cells = [_cell(values.get(k)) for k in
+                 ("consistency", "distinct_responses", "distinct_answers", "tie_rate", "accuracy", "maj_accuracy")]
+        lines.append(f"| {scope} | " + " | ".join(cells) + " |")
+    lines += ["", f"failures (wrong or consistency < {summary['failure_threshold']}): {summary['failures']} "
+              f"(failures.jsonl)", "", "```", gates_text, "```", ""]
+    return "\n".join(lines)
+
+
+def _cell(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _tokens(records: Iterable[dict[str, Any]]) -> int:
+    return sum(int(r.get("completion_tokens") or 0) for record in records for r in record["responses"])
+
+
+def _rewrite_jsonl(run: RunDir, name: str, records: list[dict[str, Any]]) -> None:
+    """A derived file, rewritten whole and atomically from samples.jsonl."""
+    target = run.file(name)
+    tmp = target.with_name(f".{name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, default=str) + "\n")
+    os.replace(tmp, target)
+
+
+# ---------------------------------------------------------------- the Ray Data job
+
+
+def _prepare(config: _SamplingConfig) -> list[Problem]:
+    """Everything that can fail before Ray starts: the dataset loads, the model resolves."""
+    config.student.preflight()
+    problems = load_problems(config.dataset)
+    if not problems:
+        raise ArcrayError(f"dataset {config.dataset.source!r} selects no problems; check --offset and --limit")
+    return problems
+
+
+def _sampling(config: _SamplingConfig, *, n: int, temperature: float) -> dict[str, Any]:
+    return {"n": n, "temperature": temperature, "top_p": config.top_p, "max_new_tokens": config.max_new_tokens,
+            "seed": config.seed}
+
+
+def _sample_all(config: _SamplingConfig, problems: list[Problem], sampling_for, *, progress: bool) -> tuple[list[dict], int, float]:
+    """Every problem's record (resumed ones included), how many failed this time, and the wall time."""
+    run = RunDir(config.out)
+    done = keyed(run.read_records(SAMPLES), "id")
+    for problem in problems:
+        earlier = done.get(problem.id)
+        if earlier is not None and earlier.get("sampling") != sampling_for(problem):
+            raise ArcrayError(f"{run.file(SAMPLES)} holds {problem.id} sampled with {earlier.get('sampling')}, not "
+                              f"{sampling_for(problem)}; pass another --out or the earlier settings")
+    run.write_config(config.model_dump(mode="json"))
+    pending = [p for p in problems if p.id not in done]
+    started, errors = time.perf_counter(), 0
+    if pending:
+        errors = _sample_on_ray(config, pending, sampling_for, run, done, total=len(problems), progress=progress)
+    return [done[p.id] for p in problems if p.id in done], errors, time.perf_counter() - started
+
+
+class _SamplerActor:
+    """A Ray Data actor: one model replica and one judge; samples and scores a batch of prompts per call."""
+
+    def __init__(self, student: dict[str, Any], cache: dict[str, Any], code_timeout_s: float, num_cpus: float,
+                 run_id: str, env: dict[str, str]) -> None:
+        os.environ.update(env)
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no loading bars in every actor's log
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        _use_cpu_threads(num_cpus)
+        from arcray.llm import get_backend
+
+        self.backend = get_backend(student, cache=CacheConfig(**cache), run_id=run_id)
+        self.judge = Judge(code_timeout_s=code_timeout_s)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        from arcray.llm import SamplingParams
+
+        problems = [Problem.from_record(json.loads(text)) for text in batch["problem"]]
+        groups: dict[str, list[Problem]] = {}
+        for problem, sampling in zip(problems, batch["sampling"]):
+            groups.setdefault(str(sampling), []).append(problem)
+        records: dict[str, dict[str, Any]] = {}
+        for sampling_json, members in groups.items():
+            sampling = json.loads(sampling_json)
+            params = SamplingParams(**{**sampling, "seed": _batch_seed(sampling["seed"], members)})
+            try:
+                rows = self.backend.generate([p.prompt for p in members], params)
+                for problem, completions in zip(members, rows):
+                    records[problem.id] = prompt_record(problem, completions, self.judge, sampling=sampling)
+            except Exception as error:  # a failed batch is retried by the next run, not fatal to this one
+                for problem in members:
+                    records[problem.id] = {"id": problem.id, "error": f"{type(error).__name__}: {error}"}
+        return {"record": [json.dumps(records[p.id], default=str) for p in problems]}
+
+
+def _batch_seed(seed: int | None, members: list[Problem]) -> int | None:
+    """A seed for one generate call: the run's seed and the prompts in the call (same batch, same samples)."""
+    if seed is None:
+        return None
+    digest = hashlib.sha256(json.dumps([seed, [p.id for p in members]]).encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def _use_cpu_threads(num_cpus: float) -> None:
+    try:
+        import torch
+    except ImportError:
+        return
+    if not torch.cuda.is_available():
+        torch.set_num_threads(max(1, int(num_cpus)))
+
+
+def _sample_on_ray(config: _SamplingConfig, pending: list[Problem], sampling_for, run: RunDir, done: dict,
+                   *, total: int, progress: bool) -> int:
+    """Append each finished prompt's record; return how many prompts failed to generate (not recorded)."""
+    import ray
+    from tqdm import tqdm
+
+    from arcray.pipelines.ray_setup import ensure_ray
+
+    ensure_ray()
+    gpus = config.num_gpus_per_actor
+    if gpus is None:
+        gpus = 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
+    items = [{"problem": json.dumps(p.to_record()), "sampling": json.dumps(sampling_for(p), sort_keys=True)}
+             for p in pending]
+    blocks = -(-len(items) // config.batch_size)
+    dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
+        _SamplerActor,
+        batch_size=config.batch_size,
+        compute=ray.data.ActorPoolStrategy(size=max(1, min(config.concurrency, blocks)), max_tasks_in_flight_per_actor=1),
+        fn_constructor_kwargs={"student": config.student.model_dump(mode="json"), "cache": config.cache.model_dump(mode="json"),
+                               "code_timeout_s": config.code_timeout_s, "num_cpus": config.num_cpus_per_actor,
+                               "run_id": f"sample-{uuid.uuid4().hex[:8]}", "env": forwarded_env()},
+        num_cpus=config.num_cpus_per_actor,
+        num_gpus=gpus or None,
+    )
+    errors = 0
+    bar = tqdm(total=total, initial=total - len(pending), desc="prompts", unit="prompt", disable=not progress,
+               dynamic_ncols=True)
+    with run.appender(SAMPLES) as samples, bar:
+        for row in dataset.iter_rows():
+            record = json.loads(row["record"])
+            if record.get("error"):
+                errors += 1
+                bar.set_postfix(errors=errors, last_error=record["error"][:60], refresh=False)
+                continue
+            if record["id"] in done:
+                continue  # never write a prompt twice
+            samples.append(record)
+            done[record["id"]] = record
+            bar.set_postfix(consistency=round(record["metrics"]["consistency"], 2), refresh=False)
+            bar.update(1)
+    return errors
