@@ -1,0 +1,85 @@
+"""`arcray train`'s one config: the data, the base model, QLoRA, the optimiser, and the Ray scale.
+
+Defaults are the plan's (Task 4b.2): LoRA r=16, alpha=32, dropout 0.05 on q_proj and v_proj,
+lr 2e-4, 3 epochs, batch 4 with 4 accumulation steps, a 4-bit NF4 base. ``max_length`` only
+truncates: batches are padded to their longest example, never to a fixed 2048.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from arcray.errors import ConfigError
+from arcray.validation import explain_validation
+
+DATASET_DIR = "dataset"  # what `arcray prepare` writes inside DATA_DIR
+
+
+class TrainConfig(BaseModel):
+    """QLoRA fine-tuning of a causal LM on an `arcray prepare` dataset, on Ray Train."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: Path = Field(description="DATA_DIR written by `arcray prepare` (holds dataset/)")
+    model: str = Field(description="base model: smollm2-135m, a hub id, or a local folder")
+    out: Path = Field(description="RUN_DIR: adapter/, merged/, config.json, history.json, summary.json")
+
+    # LoRA (the plan's defaults)
+    lora_r: int = Field(16, ge=1, description="rank of the LoRA update matrices")
+    lora_alpha: float = Field(32, gt=0, description="LoRA scaling numerator (the update is scaled by alpha / r)")
+    lora_dropout: float = Field(0.05, ge=0, lt=1, description="dropout on the LoRA input")
+    target_modules: list[str] = Field(["q_proj", "v_proj"], min_length=1, description="names of the linear layers that get adapters")
+
+    # optimisation
+    lr: float = Field(2e-4, gt=0, description="peak learning rate (AdamW, linear decay)")
+    epochs: int = Field(3, ge=1, description="passes over the training split")
+    batch_size: int = Field(4, ge=1, description="examples per device per forward pass")
+    grad_accum: int = Field(4, ge=1, description="forward passes per optimiser step")
+    max_length: int = Field(2048, ge=16, description="truncate longer examples to this many tokens (no padding to it)")
+    warmup_steps: float = Field(0.03, ge=0, description="linear warm-up: steps, or a share of all steps when below 1")
+    weight_decay: float = Field(0.01, ge=0)
+    seed: int = Field(0, description="adapter initialisation and data order")
+
+    # scale
+    workers: int = Field(1, ge=1, description="data-parallel Ray Train workers")
+    gpu: bool = Field(False, description="one GPU per worker (bf16); otherwise CPU (fp32)")
+    cpus_per_worker: float = Field(1, gt=0, description="CPU threads per worker")
+    load_in_4bit: bool = Field(True, description="quantise the frozen base to NF4 (QLoRA); false trains LoRA on a full-precision base")
+    max_failures: int = Field(2, ge=-1, description="worker failures to recover from (from the last checkpoint); -1 without end")
+    storage_path: str | None = Field(None, description="where Ray Train keeps results and checkpoints (a folder or a bucket URI); default RUN_DIR/ray")
+    merge: bool = Field(True, description="also write merged/: the adapter merged into a full-precision base")
+
+    @field_validator("target_modules", mode="before")
+    @classmethod
+    def _split_modules(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainConfig:
+        if not (self.data / DATASET_DIR).is_dir():
+            raise ValueError(f"{str(self.data)!r} has no {DATASET_DIR}/; pass the --out of `arcray prepare` as --data")
+        if self.out.resolve() == self.data.resolve():
+            raise ValueError("the run directory is the data directory; pass another --out")
+        return self
+
+    @classmethod
+    def build(cls, **fields: Any) -> TrainConfig:
+        """Validate ``fields``; ConfigError with one line on any problem."""
+        # Not build_config(cls, where, **fields): its first parameter is named ``model``, like a field here.
+        try:
+            return cls(**fields)
+        except ValidationError as error:
+            raise ConfigError(explain_validation(error, cls, "train config")) from None
+
+    @property
+    def effective_batch(self) -> int:
+        """Examples per optimiser step across all workers."""
+        return self.batch_size * self.grad_accum * self.workers
+
+    def storage(self) -> str:
+        return self.storage_path or str((self.out / "ray").resolve())

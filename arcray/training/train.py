@@ -1,0 +1,225 @@
+"""`arcray train`: QLoRA fine-tuning on Ray Train, then the adapter, the merged model and the record.
+
+    config = TrainConfig.build(data="runs/data", model="smollm2-135m", out="runs/train")
+    summary = run_training(config)
+
+The driver validates everything it can before any cluster work (the data, the model and its
+target modules, GPUs), starts a ``TorchTrainer`` whose workers run
+:func:`arcray.training.worker.train_loop_per_worker`, and when it returns copies the best
+checkpoint's adapter (lowest eval loss; the latest when there is no validation split) to
+RUN_DIR/adapter and merges it into a full-precision base at RUN_DIR/merged.
+
+Ray Train keeps its run under ``storage_path`` (default RUN_DIR/ray) with a fixed name, so
+running the same command on the same RUN_DIR resumes from the latest checkpoint, and a worker
+failure restarts the worker group from it (``max_failures``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from arcray.errors import ArcrayError, ConfigError, did_you_mean
+from arcray.pipelines.rundir import RunDir, keyed
+from arcray.training.config import TrainConfig
+from arcray.training.data import TrainingData, load_training_data
+
+RAY_RUN_NAME = "train"  # fixed: a re-run finds its checkpoints
+METRICS = "metrics.jsonl"  # one line per epoch, appended as Ray receives it
+ADAPTER_DIR, MERGED_DIR = "adapter", "merged"
+RESUME_KEYS = ("model", "lora_r", "target_modules")  # a checkpoint fits only the same adapter shapes
+# What of an HF checkpoint is the adapter (the rest is optimiser and trainer state).
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", "README.md")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
+                   "tokenizer.model", "vocab.json", "merges.txt", "added_tokens.json")
+
+
+def run_training(config: TrainConfig, *, callbacks: list[Any] = ()) -> dict[str, Any]:
+    """Train, export the adapter (and merged model) and return the summary written to summary.json.
+
+    ``callbacks`` are extra ``transformers.TrainerCallback`` objects for every worker (they
+    travel by pickle, so they must not hold live resources).
+    """
+    data = load_training_data(config.data)
+    model_path = preflight(config)
+    run = RunDir(config.out)
+    _check_resumable(run, config)
+    run.write_config(config.model_dump(mode="json"))
+    if not data.has_validation:
+        print("arcray train: the dataset has no validation examples; eval loss is skipped and the last checkpoint is kept")
+    started = time.monotonic()
+    result = _fit(config, data, run, list(callbacks))
+    summary = _export(config, data, run, result, model_path)
+    summary["wall_s"] = round(time.monotonic() - started, 1)
+    run.write_json("summary.json", summary)
+    return summary
+
+
+# -- before any cluster work ------------------------------------------------------------------
+def preflight(config: TrainConfig) -> str:
+    """Everything checkable on the driver: the model, its target modules, 4-bit support. The model path."""
+    from arcray.llm.hf import resolve_model
+
+    model_path = resolve_model(config.model)
+    if config.load_in_4bit:
+        try:
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            raise ConfigError("4-bit training needs bitsandbytes: pip install 'arcray[train]', or pass --no-4bit") from None
+    names = linear_module_names(model_path)
+    for target in config.target_modules:
+        if target not in names:
+            raise ConfigError(
+                f"target module {target!r} is not a linear layer of {config.model}{did_you_mean(target, sorted(names))}; "
+                f"its linear layers are {', '.join(sorted(names))}"
+            )
+    return model_path
+
+
+def linear_module_names(model_path: str) -> set[str]:
+    """The short names of a model's linear layers, from its config alone (no weights are loaded)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    try:
+        model_config = AutoConfig.from_pretrained(model_path)
+    except OSError as error:
+        raise ConfigError(f"cannot read the config of model {model_path!r} ({str(error).splitlines()[0]}); "
+                          "check the name, or download it first (HF_HUB_OFFLINE=1 needs it in the cache)") from None
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(model_config)
+    return {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)} - {"lm_head"}
+
+
+def _check_resumable(run: RunDir, config: TrainConfig) -> None:
+    previous_path = run.file("config.json")
+    if not previous_path.exists() or not Path(config.storage(), RAY_RUN_NAME).exists():
+        return
+    previous = json.loads(previous_path.read_text())
+    current = config.model_dump(mode="json")
+    for key in RESUME_KEYS:
+        if key in previous and previous[key] != current[key]:
+            raise ConfigError(
+                f"{run.path} holds a run with {key}={previous[key]!r}, whose checkpoints do not fit {key}={current[key]!r}; "
+                "pass another --out, or the same value to resume"
+            )
+
+
+def _check_resources(config: TrainConfig) -> None:
+    import ray
+
+    if config.gpu:
+        gpus = ray.cluster_resources().get("GPU", 0)
+        if gpus < config.workers:
+            raise ConfigError(f"--gpu with {config.workers} workers needs {config.workers} GPUs; the Ray cluster has {gpus:g}. "
+                              "Lower --workers, or drop --gpu to train on CPU")
+
+
+# -- on Ray Train ----------------------------------------------------------------------------
+def _fit(config: TrainConfig, data: TrainingData, run: RunDir, callbacks: list[Any]) -> Any:
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig, TrainingFailedError
+    from ray.train.torch import TorchTrainer
+
+    from arcray.pipelines.ray_setup import ensure_ray, forwarded_env
+    from arcray.training.worker import train_loop_per_worker
+
+    ensure_ray()
+    _check_resources(config)
+    trainer = TorchTrainer(
+        train_loop_per_worker,
+        train_loop_config={
+            "config": config, "train": data.train, "validation": data.validation,
+            "callbacks": callbacks, "env": forwarded_env(),
+        },
+        scaling_config=ScalingConfig(
+            num_workers=config.workers, use_gpu=config.gpu, resources_per_worker={"CPU": config.cpus_per_worker},
+        ),
+        run_config=RunConfig(
+            name=RAY_RUN_NAME,
+            storage_path=config.storage(),
+            failure_config=FailureConfig(max_failures=config.max_failures),
+            # Ray never deletes the latest checkpoint, so this keeps the best and the latest.
+            checkpoint_config=CheckpointConfig(
+                num_to_keep=1,
+                checkpoint_score_attribute="eval_loss" if data.has_validation else None,
+                checkpoint_score_order="min",
+            ),
+            callbacks=[_metrics_recorder(run.file(METRICS))],
+        ),
+    )
+    try:
+        return trainer.fit()
+    except TrainingFailedError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ArcrayError(f"training failed after {config.max_failures} restarts: {first}; see the worker log above, "
+                          f"then re-run the same command to resume from {config.storage()}") from error
+
+
+def _metrics_recorder(path: Path) -> Any:
+    from ray.train import UserCallback
+
+    class RecordMetrics(UserCallback):
+        """On the controller (the driver's node): one line per epoch in RUN_DIR/metrics.jsonl."""
+
+        def after_report(self, run_context, metrics, checkpoint):  # noqa: ANN001 (Ray's signature)
+            record = {**metrics[0], "checkpoint": checkpoint.path if checkpoint else None}
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+    return RecordMetrics()
+
+
+# -- after training ----------------------------------------------------------------------------
+def _export(config: TrainConfig, data: TrainingData, run: RunDir, result: Any, model_path: str) -> dict[str, Any]:
+    if result.checkpoint is None:
+        raise ArcrayError("training ended without a checkpoint; check the worker log above")
+    best = result.get_best_checkpoint("eval_loss", "min") if data.has_validation else result.checkpoint
+    best_metrics = next((m for c, m in result.best_checkpoints if c.path == best.path), result.metrics)
+    adapter = run.file(ADAPTER_DIR)
+    with best.as_directory() as folder:
+        copy_adapter(Path(folder), adapter)
+    with result.checkpoint.as_directory() as folder:
+        state = json.loads((Path(folder) / "trainer_state.json").read_text())
+    epochs = sorted(keyed(run.read_records(METRICS), "step").values(), key=lambda r: r["step"])
+    steps = [{k: e[k] for k in ("step", "epoch", "loss", "learning_rate", "grad_norm") if k in e}
+             for e in state["log_history"] if "loss" in e]
+    run.write_json("history.json", {"epochs": epochs, "steps": steps})
+    merged = None
+    if config.merge:
+        from arcray.training.merge import merge_adapter
+
+        merged = str(merge_adapter(model_path, adapter, run.file(MERGED_DIR)))
+    data_keys = ("train_examples", "validation_examples", "dropped_examples", "truncated_examples", "train_tokens", "completion_tokens")
+    last = result.metrics or {}
+    return {
+        "out": str(run.path),
+        "model": config.model,
+        "adapter": str(adapter),
+        "merged": merged,
+        "best": {"epoch": best_metrics.get("epoch"), "step": best_metrics.get("step"),
+                 "eval_loss": best_metrics.get("eval_loss"), "checkpoint": best.path},
+        "final": {k: last.get(k) for k in ("epoch", "step", "train_loss", "eval_loss", "seconds_per_step")},
+        "steps": state["global_step"],
+        "resumed_from_steps": sorted({e["resumed_from_step"] for e in epochs if e.get("resumed_from_step") is not None}),
+        "data": {k: last.get(k) for k in data_keys},
+        "effective_batch": config.effective_batch,
+        "storage_path": config.storage(),
+        "eval": "per epoch" if data.has_validation else "skipped: no validation examples",
+    }
+
+
+def copy_adapter(checkpoint: Path, target: Path) -> None:
+    """The PEFT adapter (and tokenizer) out of an HF checkpoint, without optimiser state."""
+    if not (checkpoint / "adapter_config.json").is_file():
+        raise ArcrayError(f"checkpoint {checkpoint} holds no PEFT adapter; it was not written by `arcray train`")
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in ADAPTER_FILES + TOKENIZER_FILES:
+        if (checkpoint / name).is_file():
+            shutil.copy2(checkpoint / name, tmp / name)
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
