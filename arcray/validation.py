@@ -37,9 +37,9 @@ def explain_validation(error: ValidationError, model: type[BaseModel], where: st
     return f"{where}: {location}: {message}{more}"
 
 
-def build_config(model: type[BaseModel], where: str, **fields: Any) -> Any:
-    """Validate ``fields`` as ``model``; ConfigError with one line on any problem."""
+def build_config(schema: type[BaseModel], where: str, /, **fields: Any) -> Any:
+    """Validate ``fields`` as ``schema``; ConfigError with one line on any problem."""
     try:
-        return model(**fields)
+        return schema(**fields)
     except ValidationError as error:
-        raise ConfigError(explain_validation(error, model, where)) from None
+        raise ConfigError(explain_validation(error, schema, where)) from None

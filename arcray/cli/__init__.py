@@ -18,6 +18,13 @@ COMMAND_MODULES = (
     "arcray.cli.tasks",
     "arcray.cli.score",
     "arcray.cli.submission",
+    "arcray.cli.collect",
+    "arcray.cli.prepare",
+    "arcray.cli.train",
+    "arcray.cli.evaluate",
+    "arcray.cli.tune",
+    "arcray.cli.generate",
+    "arcray.cli.consistency",
 )
 
 

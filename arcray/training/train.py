@@ -37,11 +37,12 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
                    "tokenizer.model", "vocab.json", "merges.txt", "added_tokens.json")
 
 
-def run_training(config: TrainConfig, *, callbacks: list[Any] = ()) -> dict[str, Any]:
+def run_training(config: TrainConfig, *, callbacks: list[Any] = (), ray_callbacks: list[Any] = ()) -> dict[str, Any]:
     """Train, export the adapter (and merged model) and return the summary written to summary.json.
 
     ``callbacks`` are extra ``transformers.TrainerCallback`` objects for every worker (they
-    travel by pickle, so they must not hold live resources).
+    travel by pickle, so they must not hold live resources). ``ray_callbacks`` are Ray Train
+    ``UserCallback`` objects for the run (Tune's ``TuneReportCallback``, say).
     """
     data = load_training_data(config.data)
     model_path = preflight(config)
@@ -51,7 +52,7 @@ def run_training(config: TrainConfig, *, callbacks: list[Any] = ()) -> dict[str,
     if not data.has_validation:
         print("arcray train: the dataset has no validation examples; eval loss is skipped and the last checkpoint is kept")
     started = time.monotonic()
-    result = _fit(config, data, run, list(callbacks))
+    result = _fit(config, data, run, list(callbacks), list(ray_callbacks))
     summary = _export(config, data, run, result, model_path)
     summary["wall_s"] = round(time.monotonic() - started, 1)
     run.write_json("summary.json", summary)
@@ -119,7 +120,7 @@ def _check_resources(config: TrainConfig) -> None:
 
 
 # -- on Ray Train ----------------------------------------------------------------------------
-def _fit(config: TrainConfig, data: TrainingData, run: RunDir, callbacks: list[Any]) -> Any:
+def _fit(config: TrainConfig, data: TrainingData, run: RunDir, callbacks: list[Any], ray_callbacks: list[Any]) -> Any:
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig, TrainingFailedError
     from ray.train.torch import TorchTrainer
 
@@ -147,7 +148,7 @@ def _fit(config: TrainConfig, data: TrainingData, run: RunDir, callbacks: list[A
                 checkpoint_score_attribute="eval_loss" if data.has_validation else None,
                 checkpoint_score_order="min",
             ),
-            callbacks=[_metrics_recorder(run.file(METRICS))],
+            callbacks=[_metrics_recorder(run.file(METRICS)), *ray_callbacks],
         ),
     )
     try:

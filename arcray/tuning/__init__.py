@@ -1,0 +1,1 @@
+"""Ray Tune + Optuna over training configs, with objectives measured by evaluation."""

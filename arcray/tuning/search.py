@@ -1,0 +1,139 @@
+"""The search: Ray Tune drives trials, Optuna proposes them, ASHA stops the poor ones early.
+
+Re-running the same command after the driver died restores the experiment (``Tuner.restore``)
+with the searcher's state: finished trials are not rerun, unfinished ones resume, and the
+search ends with the requested number of trials. The Optuna study also lives in an RDB
+(SQLite by default) that ``optuna-dashboard`` opens.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from arcray.pipelines.ray_setup import ensure_ray, forwarded_env
+from arcray.pipelines.rundir import RunDir
+from arcray.tuning.config import Dimension, TuneSettings
+from arcray.tuning.trial import ENV_KEY, SETTINGS_KEY, train_trial
+
+EXPERIMENT = "arcray-tune"
+
+
+def tune_dimension(dimension: Dimension):
+    from ray import tune
+
+    if dimension.choice is not None:
+        return tune.choice(dimension.choice)
+    if dimension.uniform is not None:
+        return tune.uniform(*dimension.uniform)
+    if dimension.loguniform is not None:
+        return tune.loguniform(*dimension.loguniform)
+    return tune.randint(dimension.int_range[0], dimension.int_range[1] + 1)
+
+
+def _sampler(settings: TuneSettings):
+    import optuna
+
+    if settings.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=settings.seed)
+    if settings.sampler == "nsga2" or settings.multi_objective:
+        return optuna.samplers.NSGAIISampler(seed=settings.seed) if settings.sampler == "nsga2" else optuna.samplers.TPESampler(seed=settings.seed)
+    return optuna.samplers.TPESampler(seed=settings.seed)
+
+
+def build_tuner(settings: TuneSettings):
+    import optuna
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search.optuna import OptunaSearch
+
+    metrics = [o.metric for o in settings.objectives]
+    modes = [o.mode for o in settings.objectives]
+    # The searcher's study stays in memory, inside Tune's own experiment checkpoint, so a restore
+    # sees exactly the trials Tune does; the RDB copy for optuna-dashboard is written from the results.
+    searcher = OptunaSearch(
+        metric=metrics if settings.multi_objective else metrics[0],
+        mode=modes if settings.multi_objective else modes[0],
+        sampler=_sampler(settings), seed=None,
+    )
+    scheduler = None
+    if settings.use_asha:
+        max_epochs = max(settings.space["epochs"].choice or [settings.train.get("epochs", 3)]) if "epochs" in settings.space \
+            else settings.train.get("epochs", 3)
+        scheduler = ASHAScheduler(metric=metrics[0], mode=modes[0], time_attr="training_iteration", max_t=max_epochs + 1,
+                                  grace_period=settings.asha.grace_period, reduction_factor=settings.asha.reduction_factor)
+    param_space = {name: tune_dimension(d) for name, d in settings.space.items()}
+    param_space.update({SETTINGS_KEY: settings.model_dump_json(), ENV_KEY: forwarded_env()})
+    return tune.Tuner(
+        _trainable(),
+        param_space=param_space,
+        tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=settings.num_samples,
+                                    max_concurrent_trials=settings.max_concurrent),
+        run_config=tune.RunConfig(name=EXPERIMENT, storage_path=settings.storage(),
+                                  failure_config=tune.FailureConfig(max_failures=settings.max_failures)),
+    )
+
+
+def export_study(settings: TuneSettings, rows: list[dict[str, Any]]) -> None:
+    """Every trial into an Optuna study in ``settings.optuna_url()`` (what optuna-dashboard opens)."""
+    import optuna
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    def distribution(d: Dimension):
+        if d.choice is not None:
+            return CategoricalDistribution(d.choice)
+        if d.uniform is not None:
+            return FloatDistribution(*d.uniform)
+        if d.loguniform is not None:
+            return FloatDistribution(*d.loguniform, log=True)
+        return IntDistribution(*d.int_range)
+
+    name = f"{EXPERIMENT}-{settings.out.name}"
+    storage = optuna.storages.RDBStorage(settings.optuna_url())
+    try:
+        optuna.delete_study(study_name=name, storage=storage)  # rebuilt whole from Tune's results
+    except KeyError:
+        pass
+    study = optuna.create_study(study_name=name, storage=storage, directions=[
+        "maximize" if o.mode == "max" else "minimize" for o in settings.objectives])
+    distributions = {k: distribution(d) for k, d in settings.space.items()}
+    for row in rows:
+        values = [row.get(o.metric) for o in settings.objectives]
+        complete = row["status"] == "done" and all(v is not None for v in values)
+        state = optuna.trial.TrialState.COMPLETE if complete else (
+            optuna.trial.TrialState.FAIL if row["status"] == "error" else optuna.trial.TrialState.PRUNED)
+        params = {k: row[k] for k in settings.space if row.get(k) is not None}
+        study.add_trial(optuna.trial.create_trial(
+            params=params, distributions={k: distributions[k] for k in params}, values=values if complete else None,
+            state=state, user_attrs={"trial": row["trial"], "time_s": row.get("time_s")}))
+
+
+def _trainable():
+    from ray import tune
+
+    # The trial function only drives: its Ray Train workers ask for the CPUs/GPUs themselves.
+    return tune.with_resources(train_trial, {"CPU": 0.01})
+
+
+def run_tune(settings: TuneSettings) -> dict[str, Any]:
+    from ray import tune
+
+    ensure_ray()
+    run = RunDir(settings.out)
+    run.write_config(settings.model_dump(mode="json"))
+    path = str(Path(settings.storage()) / EXPERIMENT) if "://" not in settings.storage() else f"{settings.storage()}/{EXPERIMENT}"
+    if tune.Tuner.can_restore(path):
+        print(f"arcray tune: restoring the search in {path}", flush=True)
+        tuner = tune.Tuner.restore(path, trainable=_trainable(), resume_errored=True)
+    else:
+        tuner = build_tuner(settings)
+    grid = tuner.fit()
+    from arcray.tuning.report import summarize_trials, write_tune_report
+
+    summary = summarize_trials(settings, grid)
+    export_study(settings, summary["rows"])
+    run.write_json("summary.json", summary)
+    summary["report"] = str(write_tune_report(settings, summary))
+    run.write_json("summary.json", summary)
+    return summary

@@ -1,0 +1,153 @@
+"""ARC program-synthesis distillation, end to end: collect → prepare → train → evaluate → report.
+
+    python experiments/arc_distillation.py --config experiments/configs/arc_distillation.yaml [--smoke-test]
+    ray job submit --working-dir . -- python experiments/arc_distillation.py --config experiments/configs/arc_distillation.yaml
+
+Every step writes its own folder under ``out`` and resumes when re-run: collection and
+evaluation skip recorded tasks, training is skipped once it has a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from arcray.cli._common import load_yaml_config
+from arcray.errors import ArcrayError, ConfigError
+from arcray.pipelines.collect import CollectConfig, run_collect
+from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
+from arcray.report import bar_plot, image, line_plot, markdown_table, write_report
+from arcray.training.prepare import PrepareConfig, run_prepare
+
+SMOKE = {
+    "collect": {"limit": 24},
+    "train": {"epochs": 1, "max_length": 1024},
+    "evaluate": {"held_out": 2, "max_generations": 1, "population": 1, "max_new_tokens": 256},
+}
+KEYS = ("out", "teacher", "gemini_teacher", "search_teacher", "collect", "prepare", "train", "evaluate")
+
+
+def choose_teacher(config: dict[str, Any]) -> dict[str, Any]:
+    choice = config.get("teacher", "auto")
+    if choice == "auto":
+        has_key = bool(os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY"))
+        return dict(config["gemini_teacher"] if has_key else config["search_teacher"])
+    if isinstance(choice, dict):
+        return choice
+    raise ConfigError("teacher must be 'auto' or a teacher mapping ({backend: gemini|search|hf, …})")
+
+
+def collect(config: dict[str, Any], out: Path) -> dict[str, Any]:
+    teacher = choose_teacher(config)
+    settings = dict(config["collect"])
+    if teacher["backend"] == "search":
+        settings.setdefault("concurrency", os.cpu_count() or 1)
+        settings.setdefault("num_cpus_per_actor", 1.0)
+    print(f"[1/4] collect with the {teacher['backend']} teacher on {settings['tasks']}", flush=True)
+    return run_collect(CollectConfig.build(teacher=teacher, out=str(out / "collect"), **settings))
+
+
+def prepare(config: dict[str, Any], out: Path) -> dict[str, Any]:
+    print("[2/4] prepare the fine-tuning dataset", flush=True)
+    settings = dict(config["prepare"])
+    if settings.get("max_tokens"):
+        settings.setdefault("tokenizer", config["train"]["model"])
+    return run_prepare(PrepareConfig(sources=[out / "collect"], out=out / "data", **settings))
+
+
+def train(config: dict[str, Any], out: Path) -> dict[str, Any]:
+    from arcray.training.config import TrainConfig
+    from arcray.training.train import run_training
+
+    summary_path = out / "train" / "summary.json"
+    if summary_path.exists():
+        print("[3/4] train: already done", flush=True)
+        return json.loads(summary_path.read_text())
+    print(f"[3/4] train {config['train']['model']} with QLoRA on Ray Train", flush=True)
+    return run_training(TrainConfig.build(data=out / "data", out=out / "train", **config["train"]))
+
+
+def held_out_ids(out: Path, count: int) -> list[str]:
+    """Teacher-solved tasks the split kept out of training: reachable, yet unseen by the student."""
+    rows = [json.loads(line) for line in (out / "data" / "validation.jsonl").read_text().splitlines() if line.strip()]
+    ids = sorted({row["group"].removeprefix("arc/") for row in rows if row["kind"] == "arc"})
+    return ids[:count] if count else ids
+
+
+def evaluate(config: dict[str, Any], out: Path, trained: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    settings = dict(config["evaluate"])
+    ids = held_out_ids(out, settings.pop("held_out", 0))
+    if not ids:
+        raise ArcrayError("no held-out tasks: the teacher solved too few tasks for a validation split; raise collect.limit")
+    evolution = STUDENT_EVOLUTION.model_copy(update=settings).model_dump()
+    base = {"backend": "hf", "model": config["train"]["model"]}
+    students = {"base": base, "fine-tuned": {**base, "adapter": trained["adapter"]}}
+    results = {}
+    for name, student in students.items():
+        print(f"[4/4] evaluate the {name} student on {len(ids)} held-out tasks", flush=True)
+        results[name] = run_evaluate(EvaluateConfig.build(student=student, tasks=config["collect"]["tasks"], ids=ids,
+                                                          evolution=evolution, out=str(out / f"eval-{name}")))
+    return results
+
+
+def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated: dict) -> Path:
+    history = json.loads((out / "train" / "history.json").read_text())
+    steps = history.get("steps", [])
+    epochs = [e for e in history.get("epochs", []) if e.get("eval_loss") is not None]
+    curves = line_plot(out / "training_loss.png", {
+        "train loss": ([s["step"] for s in steps], [s["loss"] for s in steps]),
+        "eval loss": ([e["step"] for e in epochs], [e["eval_loss"] for e in epochs]),
+    }, title="QLoRA training", xlabel="optimiser step", ylabel="loss")
+    rows = [{"student": name, "tasks": r["attempted"], "mean fitness": r["fitness"]["mean"], "train-fit": r["train_fit"],
+             "test-solved": r["solved"], "runnable programs": r["runnable_share"], "submission score": r["submission_score"]}
+            for name, r in evaluated.items()]
+    bars = bar_plot(out / "students.png", ["mean fitness", "runnable programs", "submission score"],
+                    {row["student"]: [row["mean fitness"], row["runnable programs"], row["submission score"] or 0.0] for row in rows},
+                    title="Base vs fine-tuned student (held-out tasks)", ylabel="value")
+    sections = [
+        "## Teacher collection\n" + markdown_table([{k: collected[k] for k in ("attempted", "solved", "solved_share", "in_dataset", "failed")}])
+        + f"\n\nTokens: {collected['usage'].get('total_tokens', 0)}; estimated cost ${collected['estimated_cost_usd']}; "
+        f"fitness histogram {collected['fitness']['histogram']}.",
+        "## Dataset\n" + markdown_table([{k: prepared[k] for k in ("examples", "train", "validation", "dropped_over_max_tokens")}]),
+        "## Training\n" + markdown_table([{"steps": trained["steps"], "best eval loss": trained["best"]["eval_loss"],
+                                            "final train loss": trained["final"].get("train_loss"), "wall s": trained.get("wall_s")}])
+        + "\n\n" + image(curves, out, "training curves"),
+        "## Students on the same held-out tasks\n" + markdown_table(rows) + "\n\n" + image(bars, out, "students"),
+        f"Submissions: `eval-base/submission.json`, `eval-fine-tuned/submission.json`. Adapter: `{trained['adapter']}`.",
+    ]
+    return write_report(out, "ARC distillation", sections)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=Path("experiments/configs/arc_distillation.yaml"))
+    parser.add_argument("--out", help="run directory (overrides the config's)")
+    parser.add_argument("--smoke-test", action="store_true", help="a few tasks, one epoch: minutes")
+    args = parser.parse_args(argv)
+    try:
+        config = load_yaml_config(args.config)
+        unknown = set(config) - set(KEYS)
+        if unknown:
+            raise ConfigError(f"{args.config}: unknown key {sorted(unknown)[0]!r}; the keys are {', '.join(KEYS)}")
+        if args.smoke_test:
+            for section, values in SMOKE.items():
+                config[section] = {**config.get(section, {}), **values}
+        out = Path(args.out or config["out"])
+        collected = collect(config, out)
+        prepared = prepare(config, out)
+        trained = train(config, out)
+        evaluated = evaluate(config, out, trained)
+        path = report(out, collected, prepared, trained, evaluated)
+    except ArcrayError as error:
+        print(f"arc_distillation: error: {error}", file=sys.stderr)
+        return 2
+    print(f"report: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

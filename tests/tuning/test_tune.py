@@ -1,0 +1,96 @@
+"""Ray Tune + Optuna on a tiny model and tiny data, on the local CPU Ray."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from arcray.errors import ConfigError
+from arcray.tuning.config import TuneSettings
+from arcray.tuning.search import run_tune
+from arcray.validation import build_config
+
+FAST_TRAIN = {"batch_size": 4, "grad_accum": 1, "load_in_4bit": False, "max_length": 128, "merge": False}
+SMALL_SPACE = {"lora_r": {"choice": [2, 4]}, "lr": {"loguniform": [1e-4, 1e-2]}, "epochs": {"choice": [1, 2]}}
+
+
+def settings(tmp_path, tiny_base, chat_data, **extra):
+    fields = {"data": chat_data, "model": str(tiny_base), "train": FAST_TRAIN, "space": SMALL_SPACE,
+              "num_samples": 3, "out": tmp_path / "tune", **extra}
+    return build_config(TuneSettings, "tune config", **fields)
+
+
+def optuna_trials(url: str) -> int:
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        return db.execute("select count(*) from trials").fetchone()[0]
+
+
+def test_three_trials_pick_the_best_by_the_objective(local_ray, tmp_path, tiny_base, chat_data):
+    config = settings(tmp_path, tiny_base, chat_data, seed=3)
+    summary = run_tune(config)
+    assert summary["trials"] == 3 and summary["errored"] == 0
+    measured = [r for r in summary["rows"] if r.get("eval_loss") is not None and r["status"] == "done"]
+    assert summary["best"]["eval_loss"] == min(r["eval_loss"] for r in measured)
+    assert (config.out / "best_adapter" / "adapter_config.json").is_file()
+    report = (config.out / "report.md").read_text()
+    assert "## Best configuration" in report and "history_eval_loss.png" in report
+    assert (config.out / "plots" / "eval_loss_vs_lr.png").stat().st_size > 1000
+    assert optuna_trials(config.optuna_url()) == 3  # optuna-dashboard can open the same study
+
+
+def test_multi_objective_search_returns_a_pareto_set(local_ray, tmp_path, tiny_base, chat_data):
+    config = settings(tmp_path, tiny_base, chat_data, num_samples=2,
+                      objectives=[{"metric": "eval_loss"}, {"metric": "arc_runnable"}],
+                      arc={"tasks": "arc1/train", "limit": 1, "max_generations": 1, "population": 1, "max_new_tokens": 16})
+    assert not config.use_asha  # not sound with two objectives
+    summary = run_tune(config)
+    front = summary["pareto"]
+    assert front and summary["best"] is None
+    assert all(r.get("arc_runnable") is not None and r.get("eval_loss") is not None for r in front)
+    losses = [r["eval_loss"] for r in summary["rows"] if r.get("eval_loss") is not None]
+    assert min(losses) in [r["eval_loss"] for r in front]  # the lowest loss is never dominated
+    assert "## Pareto set" in (config.out / "report.md").read_text()
+
+
+def test_bad_settings_are_refused_up_front(tmp_path, tiny_base, chat_data):
+    with pytest.raises(ConfigError, match="did you mean 'arc_fitness'"):
+        settings(tmp_path, tiny_base, chat_data, objectives=[{"metric": "arc_fitnes"}])
+    with pytest.raises(ConfigError, match="needs an 'arc' evaluation section"):
+        settings(tmp_path, tiny_base, chat_data, objectives=[{"metric": "arc_fitness"}])
+    with pytest.raises(ConfigError, match="ASHA needs one objective"):
+        settings(tmp_path, tiny_base, chat_data, objectives=[{"metric": "eval_loss"}, {"metric": "arc_runnable"}],
+                 arc={}, asha={"enabled": True})
+
+
+def test_killed_search_is_restored_without_rerunning_finished_trials(tmp_path, tiny_base, chat_data):
+    out = tmp_path / "tune"
+    config_path = tmp_path / "tune.yaml"
+    config_path.write_text(yaml.safe_dump({"data": str(chat_data), "model": str(tiny_base), "train": FAST_TRAIN,
+                                           "space": SMALL_SPACE, "num_samples": 3, "seed": 1, "out": str(out),
+                                           "asha": {"enabled": False}}))
+    command = [sys.executable, "-m", "arcray", "tune", "--config", str(config_path)]
+    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                              env={**os.environ, "RAY_ADDRESS": ""})
+    deadline = time.monotonic() + 400
+    while time.monotonic() < deadline and driver.poll() is None:
+        if len(list(out.glob("trials/*/metrics.json"))) >= 1:
+            break
+        time.sleep(1)
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    finished_before = {p.parent.name for p in out.glob("trials/*/metrics.json")}
+    assert 1 <= len(finished_before) < 3
+
+    result = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=900, env={**os.environ, "RAY_ADDRESS": ""})
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads([line for line in result.stdout.splitlines() if line.startswith('{"trials"')][-1])
+    assert summary["trials"] == 3 and summary["errored"] == 0
+    for name in finished_before:  # a finished trial's training and evaluation never ran again
+        assert len((out / "trials" / name / "work.jsonl").read_text().splitlines()) == 1
+    assert len(list(out.glob("trials/*/metrics.json"))) == 3
