@@ -1,0 +1,50 @@
+"""One generation interface: prompts in, ``n`` completions per prompt out, whatever the model.
+
+    from arcray.llm import SamplingParams, get_backend
+
+    with get_backend("hf", model="smollm2-135m") as model:
+        [[answer]] = model.generate(["What is 2+3?"], SamplingParams(max_new_tokens=32))
+
+Backends: ``gemini`` (the google-genai SDK) and ``hf`` (local transformers models). Importing
+this package imports neither torch, the SDK, nor Ray; a backend loads what it needs when built.
+"""
+
+from arcray.llm.backend import Backend
+from arcray.llm.cache import CachedBackend, ResponseCache
+from arcray.llm.config import (
+    AnyBackendConfig,
+    BackendConfig,
+    CacheConfig,
+    GeminiConfig,
+    HFConfig,
+    RateLimitConfig,
+    RetryConfig,
+    parse_backend_config,
+)
+from arcray.llm.registry import backend_names, get_backend, register_backend
+from arcray.llm.types import Completion, ErrorKind, Message, Prompt, SamplingParams
+from arcray.llm.usage import Price, Usage
+
+__all__ = [
+    "AnyBackendConfig",
+    "Backend",
+    "BackendConfig",
+    "CacheConfig",
+    "CachedBackend",
+    "Completion",
+    "ErrorKind",
+    "GeminiConfig",
+    "HFConfig",
+    "Message",
+    "Price",
+    "Prompt",
+    "RateLimitConfig",
+    "ResponseCache",
+    "RetryConfig",
+    "SamplingParams",
+    "Usage",
+    "backend_names",
+    "get_backend",
+    "parse_backend_config",
+    "register_backend",
+]

@@ -1,0 +1,307 @@
+"""Local Hugging Face models: batched, seeded sampling with ``n`` samples per prompt in one call.
+
+Prompts are rendered with the tokenizer's chat template (plain text goes in as is), padded on
+the left, and generated together: ``num_return_sequences=n`` gives every prompt its samples in
+the same forward passes, which is what makes self-consistency sampling cheap. Temperature 0 is
+greedy (one sequence per prompt, repeated ``n`` times). A PEFT LoRA adapter loads on top of the
+base (merged into it unless the base is 4-bit), and ``load_in_4bit`` quantizes the base to NF4.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from arcray.errors import ConfigError, did_you_mean
+from arcray.llm import smollm2
+from arcray.llm.backend import Backend, NormalizedPrompt
+from arcray.llm.config import HFConfig
+from arcray.llm.types import Completion, SamplingParams
+
+log = logging.getLogger(__name__)
+
+ALIASES = (smollm2.ALIAS,)
+
+
+def resolve_model(name: str, *, convert: bool = True) -> str:
+    """A loadable model reference: the converted folder of an alias, a local folder, or a hub id."""
+    if name == smollm2.ALIAS:
+        return str(smollm2.ensure_converted()) if convert else str(smollm2.gguf_path())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"model folder {name!r} has no config.json; point model at a Hugging Face model folder")
+        return str(path)
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise ConfigError(f"model folder {name!r} does not exist; check the path")
+    hint = did_you_mean(name, ALIASES)
+    if hint:
+        raise ConfigError(f"unknown model {name!r}{hint}")
+    return name  # a hub id, loaded (and downloaded) by transformers
+
+
+def fingerprint(path: str | Path) -> str:
+    """Changes when a local model's files change (so cached answers of an old model are not reused)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return str(path)
+    listing = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in folder.iterdir() if f.is_file())
+    return hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:16]
+
+
+def _device(choice: str) -> str:
+    import torch
+
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {choice!r} asked for but CUDA is not available here; set device: auto or cpu")
+    return choice
+
+
+def _dtype(choice: str, device: str) -> Any:
+    import torch
+
+    if choice == "auto":
+        return torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
+    return getattr(torch, choice)
+
+
+class HFBackend(Backend):
+    """A transformers causal LM on CPU or CUDA."""
+
+    name = "hf"
+
+    def __init__(self, config: HFConfig, *, run_id: str | None = None) -> None:
+        super().__init__(config)
+        self.config: HFConfig = config
+        try:
+            import torch  # noqa: F401
+            import transformers  # noqa: F401
+        except ImportError:
+            raise ConfigError("the hf backend needs torch and transformers: pip install 'arcray[hf]'") from None
+        self.device = _device(config.device)
+        self.dtype = _dtype(config.dtype, self.device)
+        self.model_path = resolve_model(config.model)
+        self.tokenizer = self._load_tokenizer()
+        self.model = self._load_model()
+        self.eos_ids = self._eos_ids()
+
+    # -- loading ---------------------------------------------------------------------------
+    def _load_tokenizer(self) -> Any:
+        from transformers import AutoTokenizer
+
+        adapter = self.config.adapter
+        source = adapter if adapter and (adapter / "tokenizer_config.json").is_file() else self.model_path
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+        return tokenizer
+
+    def _load_model(self) -> Any:
+        from transformers import AutoModelForCausalLM
+
+        kwargs: dict[str, Any] = {"dtype": self.dtype}
+        if self.config.load_in_4bit:
+            from transformers import BitsAndBytesConfig
+
+            kwargs["quantization_config"] = BitsAndBytesConfig(
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_use_double_quant=True,
+                bnb_4bit_compute_dtype=self.dtype,
+            )
+            kwargs["device_map"] = {"": self.device}
+        model = AutoModelForCausalLM.from_pretrained(self.model_path, **kwargs)
+        if not self.config.load_in_4bit:
+            model.to(self.device)
+        if self.config.adapter is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(self.config.adapter))
+            if not self.config.load_in_4bit:
+                model = model.merge_and_unload()  # plain weights generate faster than base + LoRA
+        model.eval()
+        return model
+
+    def _eos_ids(self) -> set[int]:
+        ids = self.model.generation_config.eos_token_id
+        eos = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
+        if self.tokenizer.eos_token_id is not None:
+            eos.add(self.tokenizer.eos_token_id)
+        return eos
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        adapter = self.config.adapter
+        return {
+            "backend": self.name,
+            "model": self.config.model,
+            "weights": fingerprint(self.model_path),
+            "adapter": None if adapter is None else {"path": str(adapter), "weights": fingerprint(adapter)},
+            "load_in_4bit": self.config.load_in_4bit,
+            "dtype": str(self.dtype).removeprefix("torch."),
+        }
+
+    # -- generation ------------------------------------------------------------------------
+    def _encode(self, prompt: NormalizedPrompt) -> list[int]:
+        tokenizer = self.tokenizer
+        if isinstance(prompt, str):
+            ids = tokenizer(prompt, add_special_tokens=True)["input_ids"]
+        else:
+            if not tokenizer.chat_template:
+                raise ConfigError(
+                    f"model {self.config.model!r} has no chat template; send plain-text prompts or use a chat model"
+                )
+            text = tokenizer.apply_chat_template(list(prompt), add_generation_prompt=True, tokenize=False)
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if not ids:
+            if tokenizer.bos_token_id is None:
+                raise ConfigError("an empty prompt needs a tokenizer with a BOS token; give the prompt some text")
+            ids = [tokenizer.bos_token_id]
+        return list(ids)
+
+    def _generate(
+        self, prompts: list[NormalizedPrompt], params: SamplingParams, first_sample: int
+    ) -> list[list[Completion]]:
+        encoded = [self._encode(prompt) for prompt in prompts]
+        results: list[list[Completion]] = []
+        size = self.config.batch_size
+        for index, start in enumerate(range(0, len(encoded), size)):
+            seed = None if params.seed is None else _derive_seed(params.seed, first_sample, index)
+            results.extend(self._generate_batch(encoded[start : start + size], params, seed))
+        return results
+
+    def _generate_batch(
+        self, encoded: list[list[int]], params: SamplingParams, seed: int | None
+    ) -> list[list[Completion]]:
+        import torch
+
+        width = max(len(ids) for ids in encoded)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in encoded], device=self.device)
+        attention_mask = torch.tensor(
+            [[0] * (width - len(ids)) + [1] * len(ids) for ids in encoded], device=self.device
+        )
+        per_prompt = 1 if params.greedy else params.n
+        stopping = _stop_on_text(self.tokenizer, params.stop, width) if params.stop else None
+        cuda_devices = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
+        with torch.inference_mode(), torch.random.fork_rng(devices=cuda_devices):
+            if seed is not None:
+                torch.manual_seed(seed)
+            inputs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
+            if per_prompt > 1 and width > 1:
+                inputs = self._shared_prefix(input_ids, attention_mask, per_prompt)
+            output = self.model.generate(
+                **inputs,
+                generation_config=self._generation_config(params, 1 if "past_key_values" in inputs else per_prompt),
+                stopping_criteria=stopping,
+            )
+        new_tokens = output[:, width:].tolist()
+        stopped_at = stopping[0].stopped_at if stopping else [None] * len(new_tokens)
+        completions = [
+            self._completion(new_tokens[row][: stopped_at[row]], len(encoded[row // per_prompt]), params)
+            for row in range(len(new_tokens))
+        ]
+        grouped = [completions[i * per_prompt : (i + 1) * per_prompt] for i in range(len(encoded))]
+        return [group * params.n if params.greedy else group for group in grouped]
+
+    def _shared_prefix(self, input_ids: Any, attention_mask: Any, per_prompt: int) -> dict[str, Any]:
+        """Encode each prompt once and let its ``n`` samples share that cache.
+
+        ``num_return_sequences`` would copy every prompt ``n`` times before the forward pass,
+        paying for the prompt ``n`` times; long prompts (an ARC task is thousands of tokens)
+        make that the larger part of the work. All but the last prompt token go through the
+        model here; generate() sees the cache and runs only what is left.
+        """
+        prefix_mask = attention_mask[:, :-1]
+        positions = (prefix_mask.cumsum(-1) - 1).clamp(min=0)  # as generate() derives them from the mask
+        cache = self.model(
+            input_ids=input_ids[:, :-1], attention_mask=prefix_mask, position_ids=positions, use_cache=True
+        ).past_key_values
+        cache.batch_repeat_interleave(per_prompt)
+        return {
+            "input_ids": input_ids.repeat_interleave(per_prompt, dim=0),
+            "attention_mask": attention_mask.repeat_interleave(per_prompt, dim=0),
+            "past_key_values": cache,
+        }
+
+    def _generation_config(self, params: SamplingParams, per_prompt: int) -> Any:
+        from transformers import GenerationConfig
+
+        sampling: dict[str, Any] = (
+            {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p, "top_k": 0}
+            if not params.greedy
+            else {"do_sample": False}
+        )
+        return GenerationConfig(
+            max_new_tokens=params.max_new_tokens,
+            min_new_tokens=params.max_new_tokens if params.ignore_eos else None,
+            num_return_sequences=per_prompt,
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=sorted(self.eos_ids) or None,
+            **sampling,
+        )
+
+    def _completion(self, tokens: list[int], prompt_tokens: int, params: SamplingParams) -> Completion:
+        end = next((k for k, token in enumerate(tokens) if token in self.eos_ids), None)
+        if end is not None:
+            content, used, finish = tokens[:end], end + 1, "stop"
+        else:
+            content, used = tokens, len(tokens)
+            finish = "length" if used >= params.max_new_tokens else "stop"
+        text = self.tokenizer.decode(content, skip_special_tokens=True)
+        cut = min((i for i in (text.find(s) for s in params.stop) if i >= 0), default=-1)
+        if cut >= 0:
+            text, finish = text[:cut], "stop"
+        return Completion(text=text, finish_reason=finish, prompt_tokens=prompt_tokens, completion_tokens=used)
+
+    def close(self) -> None:
+        model = getattr(self, "model", None)
+        if model is None:
+            return
+        self.model = None
+        del model
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def _stop_on_text(tokenizer: Any, stops: tuple[str, ...], prompt_width: int) -> Any:
+    """Stop a row once its recent text holds a stop string.
+
+    transformers' own ``stop_strings`` precomputes tables over the whole vocabulary on every
+    call (seconds on a 49k vocabulary); decoding the last few tokens of each row is cheaper.
+    """
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    window = max(len(stop) for stop in stops) + 2  # a stop string spans at most this many tokens
+
+    class StopOnText(StoppingCriteria):
+        def __init__(self) -> None:
+            self.stopped_at: list[int | None] = []  # per row: generated length when a stop string appeared
+
+        def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+            generated = input_ids.shape[1] - prompt_width
+            if not self.stopped_at:
+                self.stopped_at = [None] * input_ids.shape[0]
+            start = max(prompt_width, input_ids.shape[1] - window)
+            tails = tokenizer.batch_decode(input_ids[:, start:], skip_special_tokens=True)
+            hit = [any(stop in tail for stop in stops) for tail in tails]
+            for row, found in enumerate(hit):
+                if found and self.stopped_at[row] is None:
+                    self.stopped_at[row] = generated  # later tokens of this row are padding
+            return torch.tensor(hit, dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([StopOnText()])
+
+
+def _derive_seed(seed: int, first_sample: int, batch_index: int) -> int:
+    """One torch seed per generate call; calls for other samples or batches get other seeds."""
+    return (seed * 1_000_003 + first_sample * 10_007 + batch_index) % (2**63)

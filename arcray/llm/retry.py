@@ -1,0 +1,111 @@
+"""Bounded retries with exponential backoff and jitter, deferring to a server's requested delay."""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from arcray.llm.config import RetryConfig
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AttemptFailure:
+    """Why one attempt failed: ``retryable`` decides whether another attempt is worth it."""
+
+    kind: str  # e.g. "http_429", "timeout", "connection", "malformed_response", "client_error"
+    message: str
+    retryable: bool
+    server_delay_s: float | None = None  # RetryInfo.retryDelay, when the server sent one
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """The value of the first successful attempt, or the last failure; and how many attempts ran."""
+
+    value: T | None
+    failure: AttemptFailure | None
+    attempts: int
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def backoff_delay(config: RetryConfig, retry_number: int, rng: random.Random) -> float:
+    """Wait before retry ``retry_number`` (1 for the first retry): exponential, capped, jittered."""
+    base = min(config.max_delay_s, config.initial_delay_s * config.multiplier ** (retry_number - 1))
+    return base * (1.0 - config.jitter * rng.random())
+
+
+def next_delay(config: RetryConfig, failure: AttemptFailure, retry_number: int, rng: random.Random) -> float:
+    """The server's delay when it gave one (capped), else the computed backoff."""
+    if failure.server_delay_s is not None:
+        return min(failure.server_delay_s, config.max_server_delay_s)
+    return backoff_delay(config, retry_number, rng)
+
+
+def call_with_retries(
+    attempt: Callable[[], T],
+    classify: Callable[[Exception], AttemptFailure],
+    config: RetryConfig,
+    *,
+    before_attempt: Callable[[], Any] | None = None,
+    on_failure: Callable[[AttemptFailure, float], Any] | None = None,
+    sleep: Callable[[float], Any] = time.sleep,
+    rng: random.Random | None = None,
+) -> Outcome[T]:
+    """Run ``attempt`` until it returns, a failure is not retryable, or attempts run out.
+
+    ``classify`` turns an exception into an :class:`AttemptFailure`; exceptions it does not
+    expect should propagate from it (they are bugs, not weather). ``on_failure(failure, delay)``
+    runs before each wait (e.g. to make a shared rate limiter back off).
+    """
+    rng = rng or random.Random()
+    failure: AttemptFailure | None = None
+    for number in range(1, config.max_attempts + 1):
+        if before_attempt is not None:
+            before_attempt()
+        try:
+            return Outcome(attempt(), None, number)
+        except Exception as error:  # classify() re-raises what it does not recognise
+            failure = classify(error)
+        if not failure.retryable or number == config.max_attempts:
+            return Outcome(None, failure, number)
+        delay = next_delay(config, failure, number, rng)
+        if on_failure is not None:
+            on_failure(failure, delay)
+        log.info("attempt %d failed (%s); retrying in %.2f s", number, failure.kind, delay)
+        sleep(delay)
+    raise AssertionError("unreachable: the loop returns on its last attempt")
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*s\s*$")
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds from a google.protobuf.Duration in JSON ("1s", "0.250s"), or None."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, dict):  # {"seconds": 1, "nanos": 5e8}
+        return float(value.get("seconds", 0)) + float(value.get("nanos", 0)) / 1e9
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    return float(match.group(1)) if match else None
+
+
+def retry_info_delay(error_body: Any) -> float | None:
+    """The RetryInfo.retryDelay in a Google API error body ({"error": {"details": [...]}}), if any."""
+    error = error_body.get("error", error_body) if isinstance(error_body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else ():
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            return parse_duration(detail.get("retryDelay"))
+    return None
