@@ -1,0 +1,150 @@
+"""Self-consistency distillation (plan 002, phase 1B.1), end to end, with its report.
+
+baseline consistency on held-out prompts → generate answers at the category temperatures →
+prepare → train (LoRA / QLoRA on Ray Train) → consistency after, on the same held-out prompts
+→ the plan's gates, pass/fail → report.md with the before/after table, training curves, plots.
+
+    python experiments/self_consistency.py --config experiments/configs/self_consistency.yaml [--smoke-test]
+    ray job submit --working-dir . -- python experiments/self_consistency.py --config experiments/configs/self_consistency.yaml
+
+Each step writes its own folder under ``out`` and resumes when re-run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from arcray.cli._common import load_yaml_config
+from arcray.consistency.gates import evaluate_gates, format_gates, scoreboard
+from arcray.errors import ArcrayError, ConfigError
+from arcray.pipelines.rundir import RunDir
+from arcray.pipelines.sampling import ConsistencyConfig, GenerateConfig, run_consistency, run_sc_generate
+from arcray.report import bar_plot, image, line_plot, markdown_table, write_report
+from arcray.training.prepare import PrepareConfig, run_prepare
+
+KEYS = ("out", "student", "measure", "generate", "sampling", "train")
+SMOKE = {
+    "measure": {"math": {"source": "arith", "split": "heldout", "seed": 0, "limit": 4}, "code": None, "n": 4,
+                "max_new_tokens": 96},
+    "generate": {"math": {"source": "arith", "split": "train", "seed": 0, "limit": 16}, "code": None, "max_new_tokens": 96},
+    "train": {"epochs": 1, "grad_accum": 1, "load_in_4bit": False},
+}
+METRICS = ("consistency", "distinct_responses", "tie_rate", "accuracy", "maj_accuracy")
+
+
+def measure(config: dict[str, Any], out: Path, student: dict[str, Any], label: str) -> dict[str, dict[str, Any]]:
+    settings = config["measure"]
+    summaries = {}
+    for category in ("math", "code"):
+        if not settings.get(category):
+            continue
+        print(f"[{label}] consistency on held-out {category.upper()}: n={settings['n']} at T={settings['temperature']}", flush=True)
+        summaries[category] = run_consistency(ConsistencyConfig.build(
+            student=student, dataset=settings[category], n=settings["n"], temperature=settings["temperature"],
+            max_new_tokens=settings["max_new_tokens"], out=out / label / category, **config.get("sampling", {})))
+    return summaries
+
+
+def generate(config: dict[str, Any], out: Path) -> list[Path]:
+    settings = config["generate"]
+    files = []
+    for category in ("math", "code"):
+        if not settings.get(category):
+            continue
+        print(f"[generate] {category.upper()} answers at the plan's generate temperature", flush=True)
+        folder = out / "generate" / category
+        run_sc_generate(GenerateConfig.build(student=config["student"], dataset=settings[category],
+                                             max_new_tokens=settings["max_new_tokens"], out=folder, **config.get("sampling", {})))
+        files.append(folder / "sc.jsonl")
+    return files
+
+
+def train(config: dict[str, Any], out: Path, sources: list[Path]) -> dict[str, Any]:
+    from arcray.training.config import TrainConfig
+    from arcray.training.train import run_training
+
+    summary_path = out / "train" / "summary.json"
+    if summary_path.exists():
+        print("[train] already done", flush=True)
+        return json.loads(summary_path.read_text())
+    run_prepare(PrepareConfig(sources=sources, out=out / "data", val_fraction=0.1, seed=0))
+    print(f"[train] LoRA on {config['student']['model']} (Ray Train)", flush=True)
+    return run_training(TrainConfig.build(data=out / "data", model=config["student"]["model"], out=out / "train",
+                                          merge=False, **config["train"]))
+
+
+def report(out: Path, before: dict, after: dict, trained: dict, gates_before: str, gates_after: str) -> Path:
+    rows = []
+    for category in before:
+        for when, summaries in (("before", before), ("after", after)):
+            m = summaries[category]["metrics"]
+            rows.append({"category": category.upper(), "when": when, **{k: m.get(k) for k in METRICS},
+                         "prompts": summaries[category]["prompts"]})
+    history = json.loads((out / "train" / "history.json").read_text())
+    steps, epochs = history.get("steps", []), [e for e in history.get("epochs", []) if e.get("eval_loss") is not None]
+    curves = line_plot(out / "training_loss.png", {
+        "train loss": ([s["step"] for s in steps], [s["loss"] for s in steps]),
+        "eval loss": ([e["step"] for e in epochs], [e["eval_loss"] for e in epochs]),
+    }, title="LoRA training on self-consistency data", xlabel="optimiser step", ylabel="loss")
+    charts = []
+    for category in before:
+        chart = bar_plot(out / f"{category}_before_after.png", ["consistency", "tie_rate", "accuracy"],
+                         {when: [s[category]["metrics"].get(k) or 0.0 for k in ("consistency", "tie_rate", "accuracy")]
+                          for when, s in (("before", before), ("after", after))},
+                         title=f"{category.upper()}: held-out prompts at T=0.7", ylabel="share",
+                         reference={"consistency": 0.40} if category == "math" else None)
+        charts.append(image(chart, out, f"{category} before and after"))
+    sections = [
+        "## Before and after (held-out prompts, n samples at T=0.7)\n" + markdown_table(rows),
+        "\n\n".join(charts),
+        "## Training\n" + markdown_table([{"steps": trained["steps"], "best eval loss": trained["best"]["eval_loss"],
+                                            "final train loss": trained["final"].get("train_loss"), "wall s": trained.get("wall_s")}])
+        + "\n\n" + image(curves, out, "training curves"),
+        "## Gates before\n```\n" + gates_before + "\n```",
+        "## Gates after\n```\n" + gates_after + "\n```",
+    ]
+    return write_report(out, "Self-consistency distillation (phase 1B.1)", sections)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=Path("experiments/configs/self_consistency.yaml"))
+    parser.add_argument("--out", help="run directory (overrides the config's)")
+    parser.add_argument("--smoke-test", action="store_true", help="a few prompts, one epoch: minutes")
+    args = parser.parse_args(argv)
+    try:
+        config = load_yaml_config(args.config)
+        unknown = set(config) - set(KEYS)
+        if unknown:
+            raise ConfigError(f"{args.config}: unknown key {sorted(unknown)[0]!r}; the keys are {', '.join(KEYS)}")
+        if args.smoke_test:
+            for section, values in SMOKE.items():
+                config[section] = {**config.get(section, {}), **values}
+        out = Path(args.out or config["out"])
+        before = measure(config, out, config["student"], "before")
+        trained = train(config, out, generate(config, out))
+        after = measure(config, out, {**config["student"], "adapter": trained["adapter"]}, "after")
+        gates_before = format_gates(evaluate_gates(_board(out / "before")))
+        gates_after = format_gates(evaluate_gates(_board(out / "after")))
+        print("gates after training:\n" + gates_after, flush=True)
+        path = report(out, before, after, trained, gates_before, gates_after)
+    except ArcrayError as error:
+        print(f"self_consistency: error: {error}", file=sys.stderr)
+        return 2
+    print(f"report: {path}")
+    return 0
+
+
+def _board(folder: Path) -> dict[str, dict[str, Any]]:
+    per_prompt = []
+    for samples in sorted(folder.glob("*/samples.jsonl")):
+        per_prompt += [(r["category"], r["metrics"]) for r in RunDir(samples.parent).read_records("samples.jsonl")]
+    return scoreboard(per_prompt)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
