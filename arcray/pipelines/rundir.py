@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from arcray.errors import ArcrayError
 
-SECRET_WORDS = ("api_key", "apikey", "token", "secret", "password")
+SECRET_KEY = re.compile(r"(api_?key|secret|password|passwd|credential|auth_token|access_token|bearer|^token$)", re.IGNORECASE)
 
 
 def redact(value: Any) -> Any:
-    """A copy of a config with anything that looks like a secret removed."""
+    """A copy of a config with anything that looks like a secret removed (``max_new_tokens`` is no secret)."""
     if isinstance(value, dict):
-        return {k: ("<redacted>" if any(w in k.lower() for w in SECRET_WORDS) else redact(v)) for k, v in value.items()}
+        return {k: ("<redacted>" if SECRET_KEY.search(str(k)) else redact(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value

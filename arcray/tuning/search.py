@@ -112,8 +112,9 @@ def export_study(settings: TuneSettings, rows: list[dict[str, Any]]) -> None:
 def _trainable():
     from ray import tune
 
-    # The trial function only drives: its Ray Train workers ask for the CPUs/GPUs themselves.
-    return tune.with_resources(train_trial, {"CPU": 0.01})
+    # The trial function only drives: its Ray Train workers ask for the CPUs/GPUs themselves, so
+    # the driver holds none (a fraction would leave the last worker of a full node unplaceable).
+    return tune.with_resources(train_trial, {"CPU": 0})
 
 
 def run_tune(settings: TuneSettings) -> dict[str, Any]:
