@@ -57,9 +57,7 @@ def batched(backend, prompts, params):
 def sequential(backend, prompts, params):
     """Each sample of each prompt on its own: n calls per prompt."""
     one = params.model_copy(update={"n": 1})
-    return [
-        [backend.generate([prompt], one, first_sample=i)[0][0] for i in range(params.n)] for prompt in prompts
-    ]
+    return [[backend.generate([prompt], one, first_sample=i)[0][0] for i in range(params.n)] for prompt in prompts]
 
 
 def main() -> None:
@@ -86,9 +84,7 @@ def main() -> None:
     hf_logging.disable_progress_bar()
 
     prompts = [chat(text) for text in PROMPTS[: args.prompts]]
-    params = SamplingParams(
-        n=args.n, temperature=0.7, max_new_tokens=args.max_new_tokens, seed=0, ignore_eos=True
-    )
+    params = SamplingParams(n=args.n, temperature=0.7, max_new_tokens=args.max_new_tokens, seed=0, ignore_eos=True)
     with get_backend("hf", model=args.model, device=args.device, batch_size=len(prompts)) as backend:
         backend.generate(prompts[:1], params.model_copy(update={"n": 2, "max_new_tokens": 2}))  # warm-up
         batched_s, batched_tokens = timed(lambda: batched(backend, prompts, params))
@@ -115,7 +111,8 @@ def main() -> None:
         print(json.dumps(figures))
         return
     print(f"{args.model} on {device}: {len(prompts)} prompts x n={args.n}, {args.max_new_tokens} new tokens each")
-    print(f"  (host: {os.cpu_count()} CPUs, {figures['threads']} torch threads, load average {os.getloadavg()[0]:.1f} at the end)")
+    load = os.getloadavg()[0]
+    print(f"  (host: {os.cpu_count()} CPUs, {figures['threads']} torch threads, load average {load:.1f} at the end)")
     print(f"  batched    (1 call)          {figures['batched_tokens_per_s']:8.1f} new tokens/s  ({batched_s:.1f} s)")
     print(
         f"  sequential ({len(prompts) * args.n} calls)      {figures['sequential_tokens_per_s']:8.1f} new tokens/s"

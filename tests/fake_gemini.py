@@ -16,6 +16,7 @@ with its arrival time, so tests can check delays the client waited between attem
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -100,7 +101,9 @@ class Reply:
         return Reply(body=body)
 
     @staticmethod
-    def error(code: int, status: str | None = None, message: str = "scripted error", retry_delay: str | None = None) -> Reply:
+    def error(
+        code: int, status: str | None = None, message: str = "scripted error", retry_delay: str | None = None
+    ) -> Reply:
         """A Google API error body; ``retry_delay`` (e.g. "1s") adds a google.rpc.RetryInfo detail."""
         error: dict[str, Any] = {"code": code, "message": message, "status": status or _STATUS.get(code, "UNKNOWN")}
         if retry_delay is not None:
@@ -181,7 +184,7 @@ class FakeGemini:
     def gaps(self) -> list[float]:
         """Seconds between consecutive requests' arrivals."""
         times = [r.received_at for r in self.requests]
-        return [b - a for a, b in zip(times, times[1:])]
+        return [b - a for a, b in itertools.pairwise(times)]
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -203,10 +206,10 @@ class FakeGemini:
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 fake._serve(self)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 fake._serve(self)
 
             def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet

@@ -1,7 +1,7 @@
 """`arcray generate`: ask a backend for completions of one prompt, for quick checks from a terminal.
 
-    arcray generate --backend hf --model smollm2-135m --prompt "What is 2+3?"
-    arcray generate --backend gemini --model gemini-2.5-flash --prompt "..." -n 3 --temperature 0.7 --json
+arcray generate --backend hf --model smollm2-135m --prompt "What is 2+3?"
+arcray generate --backend gemini --model gemini-2.5-flash --prompt "..." -n 3 --temperature 0.7 --json
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def _print_text(completions: list[Any], report: dict[str, Any]) -> None:
             print(f"[failed: {completion.error_kind}] {completion.error}")
     usage = report["usage"]
     cost = usage["estimated_cost_usd"]
-    cost_text = "" if cost is None else f", ~${cost:.6f}"
+    cost_text = f", ~${cost:.6f}" if cost else ""
     print(
         f"[{report['backend']} {report['model']}: {usage['prompt_tokens']} prompt + "
         f"{usage['completion_tokens']} completion tokens, {usage['cached']} cached{cost_text}]",

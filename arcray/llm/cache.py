@@ -111,7 +111,7 @@ class CachedBackend(Backend):
             fresh = self.inner.generate(
                 [prompts[p] for p in members], params.model_copy(update={"n": hi - lo}), first_sample=first_sample + lo
             )
-            for p, completions in zip(members, fresh):
+            for p, completions in zip(members, fresh, strict=True):
                 for offset, completion in enumerate(completions):
                     j = lo + offset
                     if results[p][j] is not None:

@@ -56,7 +56,10 @@ class RateLimitConfig(_Strict):
     requests_per_minute: int | None = Field(None, ge=1, description="None: no request limit")
     tokens_per_minute: int | None = Field(None, ge=1, description="prompt tokens per minute; None: no limit")
     burst_s: float = Field(
-        60.0, gt=0.0, le=60.0, description="seconds of quota that may go out at once (lower smooths the rate; 60 = a whole minute's)"
+        60.0,
+        gt=0.0,
+        le=60.0,
+        description="seconds of quota that may go out at once (lower smooths the rate; 60 = a whole minute's)",
     )
 
     @property
@@ -91,7 +94,9 @@ class GeminiConfig(BackendConfig):
     model: str = "gemini-2.5-flash"
     timeout_s: float = Field(120.0, gt=0.0, description="per-request timeout")
     max_concurrency: int = Field(8, ge=1, description="requests in flight per backend instance")
-    thinking_budget: int | None = Field(None, ge=-1, description="thinking tokens; 0 off, -1 dynamic, None model default")
+    thinking_budget: int | None = Field(
+        None, ge=-1, description="thinking tokens; 0 off, -1 dynamic, None: the model's default"
+    )
     retry: RetryConfig = RetryConfig()
     rate_limit: RateLimitConfig = RateLimitConfig()
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_GEMINI_PRICES))
@@ -118,7 +123,9 @@ class HFConfig(BackendConfig):
     @model_validator(mode="after")
     def _adapter_exists(self) -> HFConfig:
         if self.adapter is not None and not (self.adapter / "adapter_config.json").is_file():
-            raise ValueError(f"adapter {str(self.adapter)!r} has no adapter_config.json; point it at a PEFT adapter folder")
+            raise ValueError(
+                f"adapter {str(self.adapter)!r} has no adapter_config.json; point it at a PEFT adapter folder"
+            )
         return self
 
     def preflight(self) -> None:

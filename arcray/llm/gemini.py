@@ -136,7 +136,8 @@ class GeminiBackend(Backend):
         if outcome.failure is not None:
             failure = outcome.failure
             if failure.retryable:
-                kind, message = "retries_exhausted", f"gave up after {outcome.attempts} attempts; last: {failure.message}"
+                kind = "retries_exhausted"
+                message = f"gave up after {outcome.attempts} attempts; last: {failure.message}"
             else:
                 kind, message = "client_error", failure.message
             return Completion.failure(kind, self._redact(message), attempts=outcome.attempts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -17,7 +17,7 @@ ROLES: tuple[str, ...] = ("system", "user", "assistant")
 # A prompt is plain text (sent as one user turn, or raw text to a local model) or a chat:
 # a sequence of {"role": "system" | "user" | "assistant", "content": str}.
 Message = Mapping[str, str]
-Prompt = Union[str, Sequence[Message]]
+Prompt = str | Sequence[Message]
 
 # Why a completion carries no text. Callers record these; they never raise.
 ErrorKind = Literal[
@@ -40,9 +40,7 @@ class SamplingParams(BaseModel):
     max_new_tokens: int = Field(512, ge=1, description="upper bound on generated tokens per completion")
     stop: tuple[str, ...] = Field((), description="cut the text before the first of these strings")
     seed: int | None = Field(None, description="same seed, same prompts, same params: same samples")
-    ignore_eos: bool = Field(
-        False, description="local models only: always generate max_new_tokens (benchmarks)"
-    )
+    ignore_eos: bool = Field(False, description="local models only: always generate max_new_tokens (benchmarks)")
 
     @field_validator("stop", mode="before")
     @classmethod

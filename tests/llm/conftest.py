@@ -13,7 +13,7 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from tests.fake_gemini import FakeGemini, fake_gemini  # noqa: E402,F401  (fixture re-exported)
+from tests.fake_gemini import FakeGemini, fake_gemini  # noqa: E402  (the fixture, re-exported)
 from tests.llm.tiny_models import build_tiny_llama  # noqa: E402
 
 

@@ -32,6 +32,11 @@ def test_tokens_per_minute_and_settling():
     assert bucket.reserve(0.0, tokens=10**9) < 3 * 60
 
 
+def test_a_short_burst_smooths_the_rate():
+    bucket = TokenBucket(RateLimitConfig(requests_per_minute=60, burst_s=2.0), now=0.0)
+    assert [bucket.reserve(0.0) for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
+
+
 def test_pause_holds_every_reservation():
     bucket = TokenBucket(RateLimitConfig(requests_per_minute=1000), now=0.0)
     bucket.pause(0.0, 5.0)
@@ -47,7 +52,10 @@ def test_local_limiter_sleeps_what_the_bucket_says():
     assert slept == [pytest.approx(30.0)]
 
 
-def test_one_local_limiter_per_scope_and_model():
+def test_one_local_limiter_per_scope_and_model(monkeypatch):
+    import arcray.llm.ratelimit as ratelimit
+
+    monkeypatch.setattr(ratelimit, "_ray_is_up", lambda: False)  # the branch without Ray, whatever ran before
     limits = RateLimitConfig(requests_per_minute=10)
     a = shared_rate_limiter(limits, scope="run-a", model="m")
     assert shared_rate_limiter(limits, scope="run-a", model="m") is a
@@ -56,11 +64,9 @@ def test_one_local_limiter_per_scope_and_model():
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()
+def ray_cluster(local_ray):
+    """The session's local Ray (tests/conftest.py): one Ray for the whole run."""
+    return local_ray
 
 
 def test_ray_actors_share_one_quota(ray_cluster):
@@ -75,7 +81,7 @@ def test_ray_actors_share_one_quota(ray_cluster):
         return [limiter.reserve() for _ in range(3)]
 
     remote = ray.remote(num_cpus=1)(reserve_three)
-    waits = sorted(sum(ray.get([remote.remote(), remote.remote()]), []))
+    waits = sorted(wait for batch in ray.get([remote.remote(), remote.remote()]) for wait in batch)
     # Two processes asked for 6 requests against one bucket of 3: three go now, the rest queue up
     # 20 s apart. Separate buckets would have let all six go at once.
     assert waits[:3] == [0.0, 0.0, 0.0]

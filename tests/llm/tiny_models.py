@@ -38,8 +38,9 @@ def build_tokenizer():
 def build_tiny_llama(folder: Path, *, seed: int = 0, eos_first: bool = False, hidden_size: int = 32) -> Path:
     """A randomly initialised 2-layer Llama saved with its tokenizer.
 
-    ``hidden_size`` 64 or more suits bitsandbytes' 4-bit blocks. ``eos_first`` zeroes the output head: every logit ties, greedy picks token 0 (``</s>``), so
-    the model stops at once unless told to ignore its end of sequence.
+    ``hidden_size`` 64 or more suits bitsandbytes' 4-bit blocks. ``eos_first`` zeroes the
+    output head: every logit ties, greedy picks token 0 (``</s>``), so the model stops at once
+    unless told to ignore its end of sequence.
     """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
