@@ -55,6 +55,11 @@ class CollectConfig(BaseModel):
     num_gpus_per_actor: float = Field(0.0, ge=0, description="GPUs per actor (local-model teachers on a cluster)")
     out: str = Field(description="run directory: a path (local or NFS) or a storage URI (s3://…, gs://…)")
 
+    @field_validator("out", mode="before")
+    @classmethod
+    def _out_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, os.PathLike) else value
+
     @field_validator("teacher")
     @classmethod
     def _teacher(cls, value: dict[str, Any]) -> dict[str, Any]:

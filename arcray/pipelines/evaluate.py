@@ -7,9 +7,11 @@ written and scored where solutions exist.
 
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arcray.arc.render import RenderConfig
 from arcray.arc.sandbox import SandboxConfig
@@ -42,6 +44,11 @@ class EvaluateConfig(BaseModel):
     num_cpus_per_actor: float = Field(1.0, gt=0)
     num_gpus_per_actor: float = Field(0.0, ge=0)
     out: str = Field(description="run directory: a path or a storage URI")
+
+    @field_validator("out", mode="before")
+    @classmethod
+    def _out_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, os.PathLike) else value
 
     @classmethod
     def build(cls, **fields: Any) -> "EvaluateConfig":

@@ -113,8 +113,9 @@ def _trainable():
     from ray import tune
 
     # The trial function only drives: its Ray Train workers ask for the CPUs/GPUs themselves, so
-    # the driver holds none (a fraction would leave the last worker of a full node unplaceable).
-    return tune.with_resources(train_trial, {"CPU": 0})
+    # the driver holds only a little memory (a CPU fraction would leave the last worker of a full
+    # node unplaceable).
+    return tune.with_resources(train_trial, {"memory": 64 * 1024 * 1024})
 
 
 def run_tune(settings: TuneSettings) -> dict[str, Any]:
