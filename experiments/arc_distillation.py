@@ -25,7 +25,7 @@ from arcray.training.prepare import PrepareConfig, run_prepare
 
 SMOKE = {
     "collect": {"limit": 24},
-    "train": {"epochs": 1, "max_length": 1024},
+    "train": {"epochs": 1, "max_length": 1024, "load_in_4bit": False, "merge": False},
     "evaluate": {"held_out": 2, "max_generations": 1, "population": 1, "max_new_tokens": 256},
 }
 KEYS = ("out", "teacher", "gemini_teacher", "search_teacher", "collect", "prepare", "train", "evaluate")
