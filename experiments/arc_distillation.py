@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from arcray.cli._common import load_yaml_config
+from arcray.cli._common import load_experiment_config
 from arcray.errors import ArcrayError, ConfigError
 from arcray.pipelines.collect import CollectConfig, run_collect
 from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
-from arcray.report import bar_plot, image, line_plot, markdown_table, write_report
+from arcray.report import bar_plot, image, markdown_table, training_section, write_report
 from arcray.training.prepare import PrepareConfig, run_prepare
 
 SMOKE = {
@@ -95,13 +95,6 @@ def evaluate(config: dict[str, Any], out: Path, trained: dict[str, Any]) -> dict
 
 
 def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated: dict) -> Path:
-    history = json.loads((out / "train" / "history.json").read_text())
-    steps = history.get("steps", [])
-    epochs = [e for e in history.get("epochs", []) if e.get("eval_loss") is not None]
-    curves = line_plot(out / "training_loss.png", {
-        "train loss": ([s["step"] for s in steps], [s["loss"] for s in steps]),
-        "eval loss": ([e["step"] for e in epochs], [e["eval_loss"] for e in epochs]),
-    }, title="QLoRA training", xlabel="optimiser step", ylabel="loss")
     rows = [{"student": name, "tasks": r["attempted"], "mean fitness": r["fitness"]["mean"], "train-fit": r["train_fit"],
              "test-solved": r["solved"], "runnable programs": r["runnable_share"], "submission score": r["submission_score"]}
             for name, r in evaluated.items()]
@@ -113,9 +106,7 @@ def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated:
         + f"\n\nTokens: {collected['usage'].get('total_tokens', 0)}; estimated cost ${collected['estimated_cost_usd']}; "
         f"fitness histogram {collected['fitness']['histogram']}.",
         "## Dataset\n" + markdown_table([{k: prepared[k] for k in ("examples", "train", "validation", "dropped_over_max_tokens")}]),
-        "## Training\n" + markdown_table([{"steps": trained["steps"], "best eval loss": trained["best"]["eval_loss"],
-                                            "final train loss": trained["final"].get("train_loss"), "wall s": trained.get("wall_s")}])
-        + "\n\n" + image(curves, out, "training curves"),
+        training_section(out, trained, "QLoRA training"),
         "## Students on the same held-out tasks\n" + markdown_table(rows) + "\n\n" + image(bars, out, "students"),
         f"Submissions: `eval-base/submission.json`, `eval-fine-tuned/submission.json`. Adapter: `{trained['adapter']}`.",
     ]
@@ -129,13 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke-test", action="store_true", help="a few tasks, one epoch: minutes")
     args = parser.parse_args(argv)
     try:
-        config = load_yaml_config(args.config)
-        unknown = set(config) - set(KEYS)
-        if unknown:
-            raise ConfigError(f"{args.config}: unknown key {sorted(unknown)[0]!r}; the keys are {', '.join(KEYS)}")
-        if args.smoke_test:
-            for section, values in SMOKE.items():
-                config[section] = {**config.get(section, {}), **values}
+        config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None)
         out = Path(args.out or config["out"])
         collected = collect(config, out)
         prepared = prepare(config, out)

@@ -18,12 +18,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from arcray.cli._common import load_yaml_config
+from arcray.cli._common import load_experiment_config
 from arcray.consistency.gates import evaluate_gates, format_gates, scoreboard
-from arcray.errors import ArcrayError, ConfigError
+from arcray.errors import ArcrayError
 from arcray.pipelines.rundir import RunDir
 from arcray.pipelines.sampling import ConsistencyConfig, GenerateConfig, run_consistency, run_sc_generate
-from arcray.report import bar_plot, image, line_plot, markdown_table, write_report
+from arcray.report import bar_plot, image, markdown_table, training_section, write_report
 from arcray.training.prepare import PrepareConfig, run_prepare
 
 KEYS = ("out", "student", "measure", "generate", "sampling", "train")
@@ -84,12 +84,6 @@ def report(out: Path, before: dict, after: dict, trained: dict, gates_before: st
             m = summaries[category]["metrics"]
             rows.append({"category": category.upper(), "when": when, **{k: m.get(k) for k in METRICS},
                          "prompts": summaries[category]["prompts"]})
-    history = json.loads((out / "train" / "history.json").read_text())
-    steps, epochs = history.get("steps", []), [e for e in history.get("epochs", []) if e.get("eval_loss") is not None]
-    curves = line_plot(out / "training_loss.png", {
-        "train loss": ([s["step"] for s in steps], [s["loss"] for s in steps]),
-        "eval loss": ([e["step"] for e in epochs], [e["eval_loss"] for e in epochs]),
-    }, title="LoRA training on self-consistency data", xlabel="optimiser step", ylabel="loss")
     charts = []
     for category in before:
         chart = bar_plot(out / f"{category}_before_after.png", ["consistency", "tie_rate", "accuracy"],
@@ -101,9 +95,7 @@ def report(out: Path, before: dict, after: dict, trained: dict, gates_before: st
     sections = [
         "## Before and after (held-out prompts, n samples at T=0.7)\n" + markdown_table(rows),
         "\n\n".join(charts),
-        "## Training\n" + markdown_table([{"steps": trained["steps"], "best eval loss": trained["best"]["eval_loss"],
-                                            "final train loss": trained["final"].get("train_loss"), "wall s": trained.get("wall_s")}])
-        + "\n\n" + image(curves, out, "training curves"),
+        training_section(out, trained, "LoRA training on self-consistency data"),
         "## Gates before\n```\n" + gates_before + "\n```",
         "## Gates after\n```\n" + gates_after + "\n```",
     ]
@@ -117,13 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke-test", action="store_true", help="a few prompts, one epoch: minutes")
     args = parser.parse_args(argv)
     try:
-        config = load_yaml_config(args.config)
-        unknown = set(config) - set(KEYS)
-        if unknown:
-            raise ConfigError(f"{args.config}: unknown key {sorted(unknown)[0]!r}; the keys are {', '.join(KEYS)}")
-        if args.smoke_test:
-            for section, values in SMOKE.items():
-                config[section] = {**config.get(section, {}), **values}
+        config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None)
         out = Path(args.out or config["out"])
         before = measure(config, out, config["student"], "before")
         trained = train(config, out, generate(config, out))

@@ -57,3 +57,16 @@ def load_yaml_config(path) -> dict:
 def set_if_given(target: dict, key: str, value) -> None:
     if value is not None:
         target[key] = value
+
+
+def load_experiment_config(path, keys, smoke: dict | None = None) -> dict:
+    """An experiment script's YAML: unknown top-level keys refused; ``smoke`` merged per section."""
+    from arcray.errors import ConfigError
+
+    config = load_yaml_config(path)
+    unknown = set(config) - set(keys)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r}; the keys are {', '.join(keys)}")
+    for section, values in (smoke or {}).items():
+        config[section] = {**(config.get(section) or {}), **values}
+    return config
