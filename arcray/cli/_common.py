@@ -70,3 +70,13 @@ def load_experiment_config(path, keys, smoke: dict | None = None) -> dict:
     for section, values in (smoke or {}).items():
         config[section] = {**(config.get(section) or {}), **values}
     return config
+
+
+def quiet_transformers() -> None:
+    """Keep transformers' warnings and progress bars out of a command's output."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        return
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()

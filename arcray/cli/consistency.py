@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from arcray.cli._common import add_json_flag, load_yaml_config, print_json, set_if_given
+from arcray.cli._common import add_json_flag, load_yaml_config, print_json, quiet_transformers, set_if_given
 from arcray.errors import ConfigError
 
 
@@ -83,7 +83,7 @@ def _raw_config(args: argparse.Namespace) -> dict[str, Any]:
     student.setdefault("backend", "hf")
     if student["backend"] == "hf":
         student.setdefault("model", "smollm2-135m")
-        _quiet_transformers()
+        quiet_transformers()
     raw["student"] = student
     dataset = dict(raw.get("dataset") or {})
     from_file = getattr(args, "from_file", None)
@@ -203,12 +203,3 @@ def _metrics_line(summary: dict[str, Any]) -> str:
 def _errors_line(summary: dict[str, Any]) -> None:
     if summary["errors"]:
         print(f"{summary['errors']} prompt(s) failed to generate and were not recorded; re-run the same command to retry")
-
-
-def _quiet_transformers() -> None:
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:
-        return
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from arcray.cli._common import quiet_transformers
 from arcray.errors import ConfigError
 
 DEFAULT_MODELS = {"gemini": "gemini-2.5-flash", "hf": "smollm2-135m"}
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--adapter and --load-in-4bit are for --backend hf; drop them or switch backend")
         fields.update(adapter=args.adapter, load_in_4bit=args.load_in_4bit)
     if args.backend == "hf":
-        _quiet_transformers()
+        quiet_transformers()
     cache = CacheConfig(dir=args.cache) if args.cache else None
     with get_backend(args.backend, cache=cache, **fields) as backend:
         [completions] = backend.generate([prompt], params)
@@ -116,12 +117,3 @@ def _print_text(completions: list[Any], report: dict[str, Any]) -> None:
         f"{usage['completion_tokens']} completion tokens, {usage['cached']} cached{cost_text}]",
         file=sys.stderr,
     )
-
-
-def _quiet_transformers() -> None:
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:
-        return
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()

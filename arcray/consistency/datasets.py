@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from arcray.consistency.extract import normalize_number
 from arcray.consistency.mathgen import Split, iter_math_problems
 from arcray.consistency.problems import Problem
 from arcray.errors import ArcrayError, ConfigError, did_you_mean
+from arcray.jsonl import iter_jsonl
 
 DEFAULT_SOURCES = {"math": "arith", "code": "humaneval"}
 
@@ -125,21 +125,6 @@ def _sniff(path: Path) -> str:
             return name
     raise ConfigError(f"{path}: cannot tell the format from keys {sorted(keys)}; prefix the path with gsm8k:, mbpp:, "
                       "prompts: or run:")
-
-
-def iter_jsonl(path: Path) -> Iterator[Any]:
-    """The values of a JSONL file, blank lines skipped; one line naming the line on bad JSON."""
-    try:
-        handle = open(path, encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"cannot read {path} ({error.strerror})") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except ValueError as error:
-                    raise ArcrayError(f"{path}, line {number}: not valid JSON ({error})") from None
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -11,7 +11,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from arcray.errors import ArcrayError
 
@@ -123,13 +123,3 @@ def keyed(records: Iterable[dict[str, Any]], key: str) -> dict[str, dict[str, An
     for record in records:
         out.setdefault(str(record[key]), record)
     return out
-
-
-def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except ValueError as error:
-                    raise ArcrayError(f"{path}, line {number}: not valid JSON ({error})") from None

@@ -21,7 +21,8 @@ from arcray.arc.render import RenderConfig
 from arcray.arc.tasks import load_tasks
 from arcray.civilization import prompts
 from arcray.errors import ArcrayError, ConfigError
-from arcray.pipelines.rundir import RunDir, iter_jsonl
+from arcray.jsonl import iter_jsonl
+from arcray.pipelines.rundir import RunDir
 
 DATASET_DIR = "dataset"
 
