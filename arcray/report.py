@@ -87,17 +87,17 @@ def image(path: Path | None, folder: Path, caption: str) -> str:
     return f"![{caption}]({path.relative_to(folder)})" if path else ""
 
 
-def training_section(out: Path, trained: Mapping[str, Any], title: str) -> str:
-    """A training run's table and its loss curves (from ``history.json`` in ``trained['out']``)."""
+def training_section(out: Path, trained: Mapping[str, Any], title: str, plot: str = "training_loss.png") -> str:
+    """A training run's table and its loss curves (from ``history.json`` in ``trained['out']``), under ``## title``."""
     import json
 
     history = json.loads((Path(trained["out"]) / "history.json").read_text())
     steps = history.get("steps", [])
     epochs = [e for e in history.get("epochs", []) if e.get("eval_loss") is not None]
-    curves = line_plot(out / "training_loss.png", {
+    curves = line_plot(out / plot, {
         "train loss": ([s["step"] for s in steps], [s["loss"] for s in steps]),
         "eval loss": ([e["step"] for e in epochs], [e["eval_loss"] for e in epochs]),
     }, title=title, xlabel="optimiser step", ylabel="loss")
     table = markdown_table([{"steps": trained["steps"], "best eval loss": trained["best"]["eval_loss"],
                              "final train loss": trained["final"].get("train_loss"), "wall s": trained.get("wall_s")}])
-    return "## Training\n" + table + "\n\n" + image(curves, out, "training curves")
+    return f"## {title}\n" + table + "\n\n" + image(curves, out, "training curves")

@@ -1,5 +1,6 @@
 """Self-consistency distillation (plan 002, phase 1B.1), end to end, with its report.
 
+[optional warm start: LoRA on worked reference solutions, merged: the plan's phase 1A model] →
 baseline consistency on held-out prompts → generate answers at the category temperatures →
 prepare → train (LoRA / QLoRA on Ray Train) → consistency after, on the same held-out prompts
 → the plan's gates, pass/fail → report.md with the before/after table, training curves, plots.
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from arcray.cli._common import load_experiment_config
+from arcray.consistency import DatasetSpec, load_problems
+from arcray.consistency.reference import reference_records
 from arcray.consistency.gates import evaluate_gates, format_gates, scoreboard
 from arcray.errors import ArcrayError
 from arcray.pipelines.rundir import RunDir
@@ -26,14 +29,40 @@ from arcray.pipelines.sampling import ConsistencyConfig, GenerateConfig, run_con
 from arcray.report import bar_plot, image, markdown_table, training_section, write_report
 from arcray.training.prepare import PrepareConfig, run_prepare
 
-KEYS = ("out", "student", "measure", "generate", "sampling", "train")
+KEYS = ("out", "student", "warmup", "measure", "generate", "sampling", "train")
 SMOKE = {
     "measure": {"math": {"source": "arith", "split": "heldout", "seed": 0, "limit": 4}, "code": None, "n": 4,
                 "max_new_tokens": 96},
     "generate": {"math": {"source": "arith", "split": "train", "seed": 0, "limit": 16}, "code": None, "max_new_tokens": 96},
     "train": {"epochs": 1, "grad_accum": 1, "load_in_4bit": False},
 }
+SMOKE_WARMUP = {"data": {"limit": 16}, "train": {"epochs": 1}}
 METRICS = ("consistency", "distinct_responses", "tie_rate", "accuracy", "maj_accuracy")
+
+
+def warm_start(config: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The student phase 1B starts from: the configured one, or that model after LoRA on reference
+    solutions, merged into a full model (the plan's phase 1A checkpoint); and the warm-up's summary."""
+    settings = config.get("warmup")
+    if not settings:
+        return config["student"], None
+    from arcray.training.config import TrainConfig
+    from arcray.training.train import run_training
+
+    folder = out / "warmup"
+    summary_path = folder / "train" / "summary.json"
+    if summary_path.exists():
+        print("[warm start] already done", flush=True)
+        trained = json.loads(summary_path.read_text())
+    else:
+        records = reference_records(load_problems(DatasetSpec(**settings["data"])))
+        reference = RunDir(folder).file("reference.jsonl")
+        reference.write_text("".join(json.dumps(r) + "\n" for r in records))
+        run_prepare(PrepareConfig(sources=[reference], out=folder / "data", val_fraction=0.1, seed=0))
+        print(f"[warm start] LoRA on {len(records)} reference solutions, merged into {config['student']['model']}", flush=True)
+        trained = run_training(TrainConfig.build(data=folder / "data", model=config["student"]["model"],
+                                                 out=folder / "train", **{**settings["train"], "merge": True}))
+    return {**config["student"], "model": trained["merged"]}, trained
 
 
 def measure(config: dict[str, Any], out: Path, student: dict[str, Any], label: str) -> dict[str, dict[str, Any]]:
@@ -49,7 +78,7 @@ def measure(config: dict[str, Any], out: Path, student: dict[str, Any], label: s
     return summaries
 
 
-def generate(config: dict[str, Any], out: Path) -> list[Path]:
+def generate(config: dict[str, Any], out: Path, student: dict[str, Any]) -> list[Path]:
     settings = config["generate"]
     files = []
     for category in ("math", "code"):
@@ -57,13 +86,13 @@ def generate(config: dict[str, Any], out: Path) -> list[Path]:
             continue
         print(f"[generate] {category.upper()} answers at the plan's generate temperature", flush=True)
         folder = out / "generate" / category
-        run_sc_generate(GenerateConfig.build(student=config["student"], dataset=settings[category],
+        run_sc_generate(GenerateConfig.build(student=student, dataset=settings[category],
                                              max_new_tokens=settings["max_new_tokens"], out=folder, **config.get("sampling", {})))
         files.append(folder / "sc.jsonl")
     return files
 
 
-def train(config: dict[str, Any], out: Path, sources: list[Path]) -> dict[str, Any]:
+def train(config: dict[str, Any], out: Path, student: dict[str, Any], sources: list[Path]) -> dict[str, Any]:
     from arcray.training.config import TrainConfig
     from arcray.training.train import run_training
 
@@ -72,30 +101,34 @@ def train(config: dict[str, Any], out: Path, sources: list[Path]) -> dict[str, A
         print("[train] already done", flush=True)
         return json.loads(summary_path.read_text())
     run_prepare(PrepareConfig(sources=sources, out=out / "data", val_fraction=0.1, seed=0))
-    print(f"[train] LoRA on {config['student']['model']} (Ray Train)", flush=True)
-    return run_training(TrainConfig.build(data=out / "data", model=config["student"]["model"], out=out / "train",
+    print(f"[train] LoRA on {student['model']} (Ray Train)", flush=True)
+    return run_training(TrainConfig.build(data=out / "data", model=student["model"], out=out / "train",
                                           merge=False, **config["train"]))
 
 
-def report(out: Path, before: dict, after: dict, trained: dict, gates_before: str, gates_after: str) -> Path:
+def report(out: Path, stages: dict[str, dict], trainings: dict[str, dict], gates_before: str, gates_after: str) -> Path:
+    """report.md: every measured stage (base, before, after) per category, the training runs, the gates."""
     rows = []
-    for category in before:
-        for when, summaries in (("before", before), ("after", after)):
+    categories = list(stages["before"])
+    for category in categories:
+        for when, summaries in stages.items():
             m = summaries[category]["metrics"]
             rows.append({"category": category.upper(), "when": when, **{k: m.get(k) for k in METRICS},
                          "prompts": summaries[category]["prompts"]})
     charts = []
-    for category in before:
-        chart = bar_plot(out / f"{category}_before_after.png", ["consistency", "tie_rate", "accuracy"],
-                         {when: [s[category]["metrics"].get(k) or 0.0 for k in ("consistency", "tie_rate", "accuracy")]
-                          for when, s in (("before", before), ("after", after))},
+    shown = ("consistency", "tie_rate", "accuracy")
+    for category in categories:
+        chart = bar_plot(out / f"{category}_before_after.png", list(shown),
+                         {when: [s[category]["metrics"].get(k) or 0.0 for k in shown] for when, s in stages.items()},
                          title=f"{category.upper()}: held-out prompts at T=0.7", ylabel="share",
                          reference={"consistency": 0.40} if category == "math" else None)
         charts.append(image(chart, out, f"{category} before and after"))
+    legend = ("base: the configured student; before: the model phase 1B starts from (after the warm start); "
+              "after: that model with the self-consistency adapter." if "base" in stages else "")
     sections = [
-        "## Before and after (held-out prompts, n samples at T=0.7)\n" + markdown_table(rows),
+        "## Before and after (held-out prompts, n samples at T=0.7)\n" + legend + "\n\n" + markdown_table(rows),
         "\n\n".join(charts),
-        training_section(out, trained, "LoRA training on self-consistency data"),
+        *(training_section(out, trained, title, plot=f"{name}_loss.png") for name, (title, trained) in trainings.items()),
         "## Gates before\n```\n" + gates_before + "\n```",
         "## Gates after\n```\n" + gates_after + "\n```",
     ]
@@ -110,14 +143,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None)
+        if args.smoke_test and config.get("warmup"):
+            config["warmup"] = {k: {**config["warmup"].get(k, {}), **v} for k, v in SMOKE_WARMUP.items()}
         out = Path(args.out or config["out"])
-        before = measure(config, out, config["student"], "before")
-        trained = train(config, out, generate(config, out))
-        after = measure(config, out, {**config["student"], "adapter": trained["adapter"]}, "after")
+        stages, trainings = {}, {}
+        student, warmed = warm_start(config, out)
+        if warmed:
+            stages["base"] = measure(config, out, config["student"], "base")
+            trainings["warmup"] = ("Warm start: LoRA on reference solutions (merged)", warmed)
+        stages["before"] = measure(config, out, student, "before")
+        trained = train(config, out, student, generate(config, out, student))
+        trainings["train"] = ("Phase 1B.1: LoRA on self-consistency data", trained)
+        stages["after"] = measure(config, out, {**student, "adapter": trained["adapter"]}, "after")
         gates_before = format_gates(evaluate_gates(_board(out / "before")))
         gates_after = format_gates(evaluate_gates(_board(out / "after")))
         print("gates after training:\n" + gates_after, flush=True)
-        path = report(out, before, after, trained, gates_before, gates_after)
+        path = report(out, stages, trainings, gates_before, gates_after)
     except ArcrayError as error:
         print(f"self_consistency: error: {error}", file=sys.stderr)
         return 2

@@ -34,7 +34,7 @@ def resolve_model(name: str, *, convert: bool = True) -> str:
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ConfigError(f"model folder {name!r} has no config.json; point model at a Hugging Face model folder")
-        return str(path)
+        return str(path.resolve())  # Ray workers may run in another folder
     if name.startswith((".", "/", "~")) or name.count("/") > 1:
         raise ConfigError(f"model folder {name!r} does not exist; check the path")
     hint = did_you_mean(name, ALIASES)

@@ -46,11 +46,19 @@ class TrainConfig(BaseModel):
     # scale
     workers: int = Field(1, ge=1, description="data-parallel Ray Train workers")
     gpu: bool = Field(False, description="one GPU per worker (bf16); otherwise CPU (fp32)")
-    cpus_per_worker: float = Field(1, gt=0, description="CPU threads per worker")
+    cpus_per_worker: float | None = Field(
+        None, gt=0, description="CPUs (and torch threads) per worker; None: 1 with a GPU, else the cluster's CPUs / workers")
     load_in_4bit: bool = Field(True, description="quantise the frozen base to NF4 (QLoRA); false trains LoRA on a full-precision base")
     max_failures: int = Field(2, ge=-1, description="worker failures to recover from (from the last checkpoint); -1 without end")
     storage_path: str | None = Field(None, description="where Ray Train keeps results and checkpoints (a folder or a bucket URI); default RUN_DIR/ray")
     merge: bool = Field(True, description="also write merged/: the adapter merged into a full-precision base")
+
+    @field_validator("model")
+    @classmethod
+    def _absolute_folder(cls, value: str) -> str:
+        """A local model folder as an absolute path: Ray Train workers do not run in the driver's folder."""
+        path = Path(value).expanduser()
+        return str(path.resolve()) if path.is_dir() else value
 
     @field_validator("target_modules", mode="before")
     @classmethod

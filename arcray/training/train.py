@@ -48,7 +48,8 @@ def run_training(config: TrainConfig, *, callbacks: list[Any] = (), ray_callback
     model_path = preflight(config)
     run = RunDir(config.out)
     _check_resumable(run, config)
-    run.write_config(config.model_dump(mode="json"))
+    config = _resolve_cpus(config)
+    run.write_config(config.model_dump(mode="json"))  # the resolved config
     if not data.has_validation:
         print("arcray train: the dataset has no validation examples; eval loss is skipped and the last checkpoint is kept")
     started = time.monotonic()
@@ -120,6 +121,22 @@ def _check_resources(config: TrainConfig) -> None:
 
 
 # -- on Ray Train ----------------------------------------------------------------------------
+def _resolve_cpus(config: TrainConfig) -> TrainConfig:
+    """``cpus_per_worker: None``: one CPU beside a GPU; on CPU, the cluster's CPUs shared by the workers
+    (no more than the largest node has, so each worker still fits on one node)."""
+    if config.cpus_per_worker is not None:
+        return config
+    import ray
+
+    from arcray.pipelines.ray_setup import ensure_ray
+
+    ensure_ray()
+    largest = max((node["Resources"].get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=1)
+    shared = ray.cluster_resources().get("CPU", 1) // config.workers
+    cpus = 1.0 if config.gpu else float(max(1, int(min(shared, largest))))
+    return config.model_copy(update={"cpus_per_worker": cpus})
+
+
 def _fit(config: TrainConfig, data: TrainingData, run: RunDir, callbacks: list[Any], ray_callbacks: list[Any]) -> Any:
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig, TrainingFailedError
     from ray.train.torch import TorchTrainer
@@ -142,6 +159,9 @@ def _fit(config: TrainConfig, data: TrainingData, run: RunDir, callbacks: list[A
             name=RAY_RUN_NAME,
             storage_path=config.storage(),
             failure_config=FailureConfig(max_failures=config.max_failures),
+            # Ray Train's print patch also logs what libraries print into captured streams (dill's
+            # bytecode listings while datasets hashes a map function): pages of noise in the logs.
+            worker_runtime_env={"env_vars": {"RAY_TRAIN_ENABLE_PRINT_PATCH": "0"}},
             # Ray never deletes the latest checkpoint, so this keeps the best and the latest.
             checkpoint_config=CheckpointConfig(
                 num_to_keep=1,

@@ -49,7 +49,9 @@ def test_outputs_and_history(trained):
                  "merged/config.json", "merged/model.safetensors", "merged/tokenizer.json", "config.json", "summary.json"):
         assert (out / name).is_file(), name
     assert not (out / "adapter" / "optimizer.pt").exists()
-    assert json.loads((out / "config.json").read_text())["lora_r"] == 16
+    resolved = json.loads((out / "config.json").read_text())
+    assert resolved["lora_r"] == 16
+    assert resolved["cpus_per_worker"] == 2.0  # None resolves to the local Ray's 2 CPUs for the one CPU worker
     history = json.loads((out / "history.json").read_text())
     assert [e["epoch"] for e in history["epochs"]] == [1.0, 2.0]
     assert all(e["eval_loss"] > 0 and e["train_loss"] > 0 for e in history["epochs"])
