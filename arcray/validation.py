@@ -34,7 +34,7 @@ def explain_validation(error: ValidationError, model: type[BaseModel], where: st
         allowed = list(current.model_fields) if current else []
         return f"{where}: unknown key {location!r}{did_you_mean(loc[-1], allowed)}{more}"
     message = first["msg"].removeprefix("Value error, ")
-    return f"{where}: {location}: {message}{more}"
+    return f"{where}: {message}{more}" if not loc else f"{where}: {location}: {message}{more}"
 
 
 def build_config(schema: type[BaseModel], where: str, /, **fields: Any) -> Any:

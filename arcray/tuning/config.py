@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # metric -> (direction, where it comes from)
 METRICS: dict[str, tuple[str, str]] = {
@@ -43,6 +43,10 @@ class Dimension(_Strict):
         if self.loguniform and self.loguniform[0] <= 0:
             raise ValueError("loguniform bounds must be positive")
         return self
+
+    def probes(self) -> list[Any]:
+        """The values to check up front: every choice, or both bounds."""
+        return list(self.choice or self.uniform or self.loguniform or self.int_range or ())
 
 
 DEFAULT_SPACE = {
@@ -109,6 +113,17 @@ class TuneSettings(_Strict):
     storage_path: str | None = Field(None, description="Ray Tune results (a folder or bucket URI); default RUN_DIR/ray")
     optuna_storage: str | None = Field(None, description="Optuna RDB URL; default sqlite:///RUN_DIR/optuna.db")
     out: Path
+
+    @field_validator("data", "out")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()  # trials run in their own folders
+
+    @field_validator("model")
+    @classmethod
+    def _absolute_folder(cls, value: str) -> str:
+        path = Path(value).expanduser()
+        return str(path.resolve()) if path.is_dir() else value
 
     @model_validator(mode="after")
     def _coherent(self) -> "TuneSettings":

@@ -118,9 +118,34 @@ def _trainable():
     return tune.with_resources(train_trial, {"memory": 64 * 1024 * 1024})
 
 
+def preflight(settings: TuneSettings) -> None:
+    """Before Ray starts: every value the space can take makes a valid training config with the
+    fixed fields, and the data, the model and its target modules are there (one line otherwise)."""
+    from arcray.errors import ConfigError
+    from arcray.training.config import DATASET_DIR, TrainConfig
+    from arcray.training.train import preflight as training_preflight
+
+    if not (settings.data / DATASET_DIR).is_dir():
+        raise ConfigError(f"tune config: data {str(settings.data)!r} holds no prepared dataset; point it at the --out of "
+                          "`arcray prepare`, or run `python experiments/tune.py --config …`, which builds it first")
+    base = {name: dimension.probes()[0] for name, dimension in settings.space.items()}
+    fixed = {"data": settings.data, "model": settings.model, "out": settings.out / "trials" / "preflight",
+             "cpus_per_worker": settings.cpus_per_trial, "gpu": settings.gpus_per_trial > 0, **settings.train}
+    config = TrainConfig.build(**fixed, **base)
+    for name, dimension in settings.space.items():
+        for value in dimension.probes():
+            try:
+                TrainConfig.build(**fixed, **{**base, name: value})
+            except ConfigError as error:
+                detail = str(error).removeprefix("train config: ")
+                raise ConfigError(f"tune config: with {name}={value!r}: {detail}") from None
+    training_preflight(config)
+
+
 def run_tune(settings: TuneSettings) -> dict[str, Any]:
     from ray import tune
 
+    preflight(settings)
     ensure_ray()
     run = RunDir(settings.out)
     run.write_config(settings.model_dump(mode="json"))

@@ -87,6 +87,25 @@ def test_submitted_experiment_writes_its_results(ray_head, tmp_path):
     assert (out / "config.json").exists() and (out / "distillation_dataset.json").exists()
 
 
+@pytest.mark.parametrize("script,config", [
+    ("arc_distillation.py", "main_arc.yaml"),  # the offline search teacher: collect, prepare, train, evaluate
+    ("self_consistency.py", "self_consistency_cpu.yaml"),  # with the warm start: base, warm model, after
+])
+def test_submitted_experiments_write_their_reports(ray_head, tmp_path, script, config):
+    address, env = ray_head
+    env = {k: v for k, v in env.items() if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    out = tmp_path / "run"
+    result = submit(address, env, "python", f"experiments/{script}", "--config", f"experiments/configs/{config}",
+                    "--smoke-test", "--out", str(out))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "succeeded" in result.stdout + result.stderr
+    report = (out / "report.md").read_text()
+    assert "| base " in report  # both reports compare the base with the trained student
+    for image in [line.split("(")[-1].rstrip(")") for line in report.splitlines() if line.startswith("![")]:
+        assert (out / image).is_file(), image
+    assert (out / "train" / "adapter" / "adapter_config.json").is_file()
+
+
 def test_token_auth_stays_on(ray_head):
     address, env = ray_head
     without = {k: v for k, v in env.items() if not k.startswith("RAY_AUTH")}

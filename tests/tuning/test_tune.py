@@ -13,7 +13,7 @@ import yaml
 
 from arcray.errors import ConfigError
 from arcray.tuning.config import TuneSettings
-from arcray.tuning.search import run_tune
+from arcray.tuning.search import preflight, run_tune
 from arcray.validation import build_config
 
 FAST_TRAIN = {"batch_size": 4, "grad_accum": 1, "load_in_4bit": False, "max_length": 128, "merge": False}
@@ -66,6 +66,18 @@ def test_bad_settings_are_refused_up_front(tmp_path, tiny_base, chat_data):
     with pytest.raises(ConfigError, match="ASHA needs one objective"):
         settings(tmp_path, tiny_base, chat_data, objectives=[{"metric": "eval_loss"}, {"metric": "arc_runnable"}],
                  arc={}, asha={"enabled": True})
+
+
+def test_training_problems_are_caught_before_any_trial(tmp_path, tiny_base, chat_data):
+    with pytest.raises(ConfigError, match="holds no prepared dataset.*experiments/tune.py"):
+        preflight(settings(tmp_path, tiny_base, tmp_path / "nothing-here"))
+    with pytest.raises(ConfigError, match="with lora_r=0: lora_r: Input should be greater than or equal to 1"):
+        preflight(settings(tmp_path, tiny_base, chat_data, space={"lora_r": {"choice": [4, 0]}}))
+    with pytest.raises(ConfigError, match="'qproj' is not a linear layer.*did you mean 'q_proj'"):
+        preflight(settings(tmp_path, tiny_base, chat_data, train={**FAST_TRAIN, "target_modules": ["qproj"]}))
+    relative = settings(tmp_path, tiny_base, chat_data, out="runs/x")
+    assert relative.out.is_absolute()  # trials run in their own folders
+    preflight(settings(tmp_path, tiny_base, chat_data))  # a sound search passes
 
 
 def test_killed_search_is_restored_without_rerunning_finished_trials(tmp_path, tiny_base, chat_data):
