@@ -3,8 +3,9 @@
     python experiments/tune.py --config experiments/configs/tune_smoke.yaml [--smoke-test]
     ray job submit --working-dir . -- python experiments/tune.py --config experiments/configs/tune_arc.yaml
 
-When the config's data folder does not exist yet, it is built first with the offline search
-teacher (collect 60 ARC-AGI-1 training tasks, then prepare). Re-running restores the search.
+When the config's data folder does not exist yet and the config has a ``build_data`` section, it
+is built first (tune_smoke.yaml: the offline search teacher on 60 ARC-AGI-1 training tasks, then
+prepare). Re-running restores the search.
 """
 
 from __future__ import annotations
@@ -15,21 +16,11 @@ from pathlib import Path
 
 from arcray.cli._common import load_yaml_config
 from arcray.errors import ArcrayError
-from arcray.pipelines.collect import CollectConfig, run_collect
-from arcray.training.prepare import PrepareConfig, run_prepare
 from arcray.tuning.config import TuneSettings
 from arcray.tuning.search import run_tune
 from arcray.validation import build_config
 
 SMOKE = {"num_samples": 2, "space": {"lora_r": {"choice": [4, 8]}, "lr": {"loguniform": [1e-5, 5e-4]}, "epochs": {"choice": [1]}}}
-
-
-def build_data(data: Path) -> None:
-    root = data.parent
-    print(f"building {data} with the offline search teacher", flush=True)
-    run_collect(CollectConfig.build(tasks="arc1/train", limit=60, teacher={"backend": "search"}, concurrency=2,
-                                    num_cpus_per_actor=1.0, out=str(root / "collect")))
-    run_prepare(PrepareConfig(sources=[root / "collect"], out=data, val_fraction=0.25))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,8 +35,6 @@ def main(argv: list[str] | None = None) -> int:
             raw["out"] = args.out
         if args.smoke_test:
             raw.update(SMOKE)
-        if not (Path(raw["data"]) / "dataset").is_dir():
-            build_data(Path(raw["data"]))
         summary = run_tune(build_config(TuneSettings, "tune config", **raw))
     except ArcrayError as error:
         print(f"tune: error: {error}", file=sys.stderr)

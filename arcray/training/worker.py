@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,8 @@ def train_loop_per_worker(loop: dict[str, Any]) -> None:
     from arcray.llm.hf import resolve_model
 
     os.environ.update(loop.get("env", {}))
+    # PEFT and TRL still call the renamed is_gradient_checkpointing: one FutureWarning per run, not ours to fix.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     config: TrainConfig = loop["config"]
     context = ray.train.get_context()
     rank = context.get_world_rank()

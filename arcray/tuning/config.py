@@ -94,8 +94,19 @@ class Asha(_Strict):
     reduction_factor: float = Field(2.0, gt=1)
 
 
+class DataRecipe(_Strict):
+    """How to build ``data`` when it is missing: collect with a teacher, then prepare."""
+
+    tasks: str = Field("arc1/train", description="task source for collection")
+    limit: int | None = Field(60, ge=1, description="tasks collected")
+    teacher: dict[str, Any] = Field(default_factory=lambda: {"backend": "search"}, description="the collecting teacher")
+    concurrency: int = Field(2, ge=1, description="collector actors")
+    val_fraction: float = Field(0.25, ge=0.0, lt=1.0, description="share of tasks held out for eval loss")
+
+
 class TuneSettings(_Strict):
     data: Path = Field(description="DATA_DIR from `arcray prepare`")
+    build_data: DataRecipe | None = Field(None, description="when data is missing: collect and prepare it first")
     model: str = Field("smollm2-135m", description="the student's base model")
     train: dict[str, Any] = Field(default_factory=dict, description="fixed TrainConfig fields (batch size, 4-bit, …)")
     space: dict[str, Dimension] = Field(default_factory=lambda: dict(DEFAULT_SPACE))

@@ -8,7 +8,6 @@ search ends with the requested number of trials. The Optuna study also lives in 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,6 @@ def _sampler(settings: TuneSettings):
 
 
 def build_tuner(settings: TuneSettings):
-    import optuna
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search.optuna import OptunaSearch
@@ -118,6 +116,22 @@ def _trainable():
     return tune.with_resources(train_trial, {"memory": 64 * 1024 * 1024})
 
 
+def build_missing_data(settings: TuneSettings) -> None:
+    """Collect and prepare ``settings.data`` from its ``build_data`` recipe when it is not there yet."""
+    from arcray.pipelines.collect import CollectConfig, run_collect
+    from arcray.training.config import DATASET_DIR
+    from arcray.training.prepare import PrepareConfig, run_prepare
+
+    recipe = settings.build_data
+    if recipe is None or (settings.data / DATASET_DIR).is_dir():
+        return
+    root = settings.data.parent
+    print(f"arcray tune: building {settings.data} first ({recipe.teacher.get('backend')} teacher on {recipe.tasks})", flush=True)
+    run_collect(CollectConfig.build(tasks=recipe.tasks, limit=recipe.limit, teacher=recipe.teacher,
+                                    concurrency=recipe.concurrency, num_cpus_per_actor=1.0, out=str(root / "collect")))
+    run_prepare(PrepareConfig(sources=[root / "collect"], out=settings.data, val_fraction=recipe.val_fraction))
+
+
 def preflight(settings: TuneSettings) -> None:
     """Before Ray starts: every value the space can take makes a valid training config with the
     fixed fields, and the data, the model and its target modules are there (one line otherwise)."""
@@ -127,7 +141,7 @@ def preflight(settings: TuneSettings) -> None:
 
     if not (settings.data / DATASET_DIR).is_dir():
         raise ConfigError(f"tune config: data {str(settings.data)!r} holds no prepared dataset; point it at the --out of "
-                          "`arcray prepare`, or run `python experiments/tune.py --config …`, which builds it first")
+                          "`arcray prepare`, or add a build_data section (see experiments/configs/tune_smoke.yaml)")
     base = {name: dimension.probes()[0] for name, dimension in settings.space.items()}
     fixed = {"data": settings.data, "model": settings.model, "out": settings.out / "trials" / "preflight",
              "cpus_per_worker": settings.cpus_per_trial, "gpu": settings.gpus_per_trial > 0, **settings.train}
@@ -145,6 +159,7 @@ def preflight(settings: TuneSettings) -> None:
 def run_tune(settings: TuneSettings) -> dict[str, Any]:
     from ray import tune
 
+    build_missing_data(settings)
     preflight(settings)
     ensure_ray()
     run = RunDir(settings.out)

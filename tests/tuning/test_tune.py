@@ -13,7 +13,7 @@ import yaml
 
 from arcray.errors import ConfigError
 from arcray.tuning.config import TuneSettings
-from arcray.tuning.search import preflight, run_tune
+from arcray.tuning.search import build_missing_data, preflight, run_tune
 from arcray.validation import build_config
 
 FAST_TRAIN = {"batch_size": 4, "grad_accum": 1, "load_in_4bit": False, "max_length": 128, "merge": False}
@@ -78,6 +78,18 @@ def test_training_problems_are_caught_before_any_trial(tmp_path, tiny_base, chat
     relative = settings(tmp_path, tiny_base, chat_data, out="runs/x")
     assert relative.out.is_absolute()  # trials run in their own folders
     preflight(settings(tmp_path, tiny_base, chat_data))  # a sound search passes
+
+
+def test_missing_data_is_built_from_the_recipe(local_ray, tmp_path, tiny_base):
+    recipe = {"tasks": "arc1/train", "limit": 4, "teacher": {"backend": "search", "time_budget_s": 1.0}}
+    wanted = settings(tmp_path, tiny_base, tmp_path / "built" / "data", build_data=recipe)
+    build_missing_data(wanted)
+    assert (wanted.data / "dataset" / "dataset_dict.json").is_file()
+    assert len((tmp_path / "built" / "collect" / "attempts.jsonl").read_text().splitlines()) == 4
+    stats = wanted.data / "stats.json"
+    before = stats.stat().st_mtime_ns
+    build_missing_data(wanted)  # there now: not built again
+    assert stats.stat().st_mtime_ns == before
 
 
 def test_killed_search_is_restored_without_rerunning_finished_trials(tmp_path, tiny_base, chat_data):
