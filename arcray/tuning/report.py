@@ -78,7 +78,10 @@ def _scatter(path: Path, xs, ys, *, title: str, xlabel: str, ylabel: str, log_x:
         axes.scatter(hx, hy, color="red", label="Pareto front" if len(hx) > 1 else "best")
         axes.legend()
     if log_x:
+        from matplotlib.ticker import NullFormatter
+
         axes.set_xscale("log")
+        axes.xaxis.set_minor_formatter(NullFormatter())  # a narrow decade's minor labels overlap
     axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
     axes.grid(alpha=0.3)
     figure.tight_layout()

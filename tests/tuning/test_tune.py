@@ -69,7 +69,7 @@ def test_bad_settings_are_refused_up_front(tmp_path, tiny_base, chat_data):
 
 
 def test_training_problems_are_caught_before_any_trial(tmp_path, tiny_base, chat_data):
-    with pytest.raises(ConfigError, match="holds no prepared dataset.*experiments/tune.py"):
+    with pytest.raises(ConfigError, match="holds no prepared dataset.*build_data section"):
         preflight(settings(tmp_path, tiny_base, tmp_path / "nothing-here"))
     with pytest.raises(ConfigError, match="with lora_r=0: lora_r: Input should be greater than or equal to 1"):
         preflight(settings(tmp_path, tiny_base, chat_data, space={"lora_r": {"choice": [4, 0]}}))
