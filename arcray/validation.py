@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import typing
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from arcray.errors import ConfigError, did_you_mean
+
+
+def absolute_if_folder(value: str) -> str:
+    """A name that is a local folder, as an absolute path (Ray workers and Tune trials run in other
+    folders); anything else (a hub id, an alias) unchanged."""
+    path = Path(value).expanduser()
+    return str(path.resolve()) if path.is_dir() else value
 
 
 def _submodel(annotation: Any) -> type[BaseModel] | None:

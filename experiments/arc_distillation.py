@@ -59,6 +59,11 @@ def prepare(config: dict[str, Any], out: Path) -> dict[str, Any]:
     return run_prepare(PrepareConfig(sources=[out / "collect"], out=out / "data", **settings))
 
 
+def method(config: dict[str, Any]) -> str:
+    """QLoRA on a 4-bit base (TrainConfig's default), or LoRA on a full-precision one."""
+    return "QLoRA" if config["train"].get("load_in_4bit", True) else "LoRA (full-precision base)"
+
+
 def train(config: dict[str, Any], out: Path) -> dict[str, Any]:
     from arcray.training.config import TrainConfig
     from arcray.training.train import run_training
@@ -67,8 +72,7 @@ def train(config: dict[str, Any], out: Path) -> dict[str, Any]:
     if summary_path.exists():
         print("[3/4] train: already done", flush=True)
         return json.loads(summary_path.read_text())
-    method = "QLoRA" if config["train"].get("load_in_4bit", True) else "LoRA (full-precision base)"
-    print(f"[3/4] train {config['train']['model']} with {method} on Ray Train", flush=True)
+    print(f"[3/4] train {config['train']['model']} with {method(config)} on Ray Train", flush=True)
     return run_training(TrainConfig.build(data=out / "data", out=out / "train", **config["train"]))
 
 
@@ -95,11 +99,7 @@ def evaluate(config: dict[str, Any], out: Path, trained: dict[str, Any]) -> dict
     return results
 
 
-def _four_bit(trained: dict) -> bool:
-    return bool(json.loads((Path(trained["out"]) / "config.json").read_text()).get("load_in_4bit"))
-
-
-def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated: dict) -> Path:
+def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated: dict, training_method: str) -> Path:
     rows = [{"student": name, "tasks": r["attempted"], "mean fitness": r["fitness"]["mean"], "train-fit": r["train_fit"],
              "test-solved": r["solved"], "runnable programs": r["runnable_share"], "submission score": r["submission_score"]}
             for name, r in evaluated.items()]
@@ -111,7 +111,7 @@ def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated:
         + f"\n\nTokens: {collected['usage'].get('total_tokens', 0)}; estimated cost ${collected['estimated_cost_usd']}; "
         f"fitness histogram {collected['fitness']['histogram']}.",
         "## Dataset\n" + markdown_table([{k: prepared[k] for k in ("examples", "train", "validation", "dropped_over_max_tokens")}]),
-        training_section(out, trained, "QLoRA training" if _four_bit(trained) else "LoRA training (full-precision base)"),
+        training_section(out, trained, f"{training_method} training"),
         "## Students on the same held-out tasks\n" + markdown_table(rows) + "\n\n" + image(bars, out, "students"),
         f"Submissions: `eval-base/submission.json`, `eval-fine-tuned/submission.json`. Adapter: `{trained['adapter']}`.",
     ]
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         prepared = prepare(config, out)
         trained = train(config, out)
         evaluated = evaluate(config, out, trained)
-        path = report(out, collected, prepared, trained, evaluated)
+        path = report(out, collected, prepared, trained, evaluated, method(config))
     except ArcrayError as error:
         print(f"arc_distillation: error: {error}", file=sys.stderr)
         return 2

@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from arcray.cli._common import load_experiment_config
 from arcray.consistency import DatasetSpec, load_problems
@@ -46,22 +46,16 @@ def warm_start(config: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[
     settings = config.get("warmup")
     if not settings:
         return config["student"], None
-    from arcray.training.config import TrainConfig
-    from arcray.training.train import run_training
-
     folder = out / "warmup"
-    summary_path = folder / "train" / "summary.json"
-    if summary_path.exists():
-        print("[warm start] already done", flush=True)
-        trained = json.loads(summary_path.read_text())
-    else:
+
+    def reference() -> list[Path]:
         records = reference_records(load_problems(DatasetSpec(**settings["data"])))
-        reference = RunDir(folder).file("reference.jsonl")
-        reference.write_text("".join(json.dumps(r) + "\n" for r in records))
-        run_prepare(PrepareConfig(sources=[reference], out=folder / "data", val_fraction=0.1, seed=0))
-        print(f"[warm start] LoRA on {len(records)} reference solutions, merged into {config['student']['model']}", flush=True)
-        trained = run_training(TrainConfig.build(data=folder / "data", model=config["student"]["model"],
-                                                 out=folder / "train", **{**settings["train"], "merge": True}))
+        path = RunDir(folder).file("reference.jsonl")
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+        return [path]
+
+    trained = train_once(folder, reference, config["student"]["model"], {**settings["train"], "merge": True},
+                         label="warm start", what="reference solutions, merged")
     return {**config["student"], "model": trained["merged"]}, trained
 
 
@@ -93,17 +87,23 @@ def generate(config: dict[str, Any], out: Path, student: dict[str, Any]) -> list
 
 
 def train(config: dict[str, Any], out: Path, student: dict[str, Any], sources: list[Path]) -> dict[str, Any]:
+    return train_once(out, lambda: sources, student["model"], {**config["train"], "merge": False},
+                      label="train", what="self-consistency data")
+
+
+def train_once(folder: Path, sources: Callable[[], list[Path]], model: str, fields: dict[str, Any], *,
+               label: str, what: str) -> dict[str, Any]:
+    """Prepare ``sources()`` into folder/data and train on it into folder/train; a finished run is reused."""
     from arcray.training.config import TrainConfig
     from arcray.training.train import run_training
 
-    summary_path = out / "train" / "summary.json"
+    summary_path = folder / "train" / "summary.json"
     if summary_path.exists():
-        print("[train] already done", flush=True)
+        print(f"[{label}] already done", flush=True)
         return json.loads(summary_path.read_text())
-    run_prepare(PrepareConfig(sources=sources, out=out / "data", val_fraction=0.1, seed=0))
-    print(f"[train] LoRA on {student['model']} (Ray Train)", flush=True)
-    return run_training(TrainConfig.build(data=out / "data", model=student["model"], out=out / "train",
-                                          merge=False, **config["train"]))
+    run_prepare(PrepareConfig(sources=sources(), out=folder / "data", val_fraction=0.1, seed=0))
+    print(f"[{label}] LoRA on {model} with {what} (Ray Train)", flush=True)
+    return run_training(TrainConfig.build(data=folder / "data", model=model, out=folder / "train", **fields))
 
 
 def report(out: Path, stages: dict[str, dict], trainings: dict[str, dict], gates_before: str, gates_after: str) -> Path:

@@ -12,6 +12,18 @@ from arcray.errors import ArcrayError
 FORWARDED_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "ARCRAY_CACHE_DIR", "HF_HOME", "HF_HUB_OFFLINE")
 
 
+def use_cpu_threads(cpus: float | None, device: object = None) -> None:
+    """On CPU (``device``'s type, or no CUDA when not given), compute with as many torch threads as
+    CPUs the actor or worker holds: Ray's OMP_NUM_THREADS may say 1."""
+    try:
+        import torch
+    except ImportError:
+        return
+    on_cpu = torch.device(device).type == "cpu" if device is not None else not torch.cuda.is_available()
+    if on_cpu:
+        torch.set_num_threads(max(1, int(cpus or 1)))
+
+
 def forwarded_env() -> dict[str, str]:
     """The driver's settings that actors need (API key, endpoint, caches)."""
     return {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}

@@ -44,7 +44,7 @@ from arcray.consistency import (
 )
 from arcray.errors import ArcrayError
 from arcray.llm.config import AnyBackendConfig, CacheConfig
-from arcray.pipelines.ray_setup import forwarded_env
+from arcray.pipelines.ray_setup import forwarded_env, use_cpu_threads
 from arcray.pipelines.rundir import RunDir, keyed
 from arcray.validation import build_config
 
@@ -275,7 +275,7 @@ class _SamplerActor:
         os.environ.update(env)
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no loading bars in every actor's log
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        _use_cpu_threads(num_cpus)
+        use_cpu_threads(num_cpus)
         from arcray.llm import get_backend
 
         self.backend = get_backend(student, cache=CacheConfig(**cache), run_id=run_id)
@@ -308,15 +308,6 @@ def _batch_seed(seed: int | None, members: list[Problem]) -> int | None:
         return None
     digest = hashlib.sha256(json.dumps([seed, [p.id for p in members]]).encode()).digest()
     return int.from_bytes(digest[:4], "big")
-
-
-def _use_cpu_threads(num_cpus: float) -> None:
-    try:
-        import torch
-    except ImportError:
-        return
-    if not torch.cuda.is_available():
-        torch.set_num_threads(max(1, int(num_cpus)))
 
 
 def _sample_on_ray(config: _SamplingConfig, pending: list[Problem], sampling_for, run: RunDir, done: dict,

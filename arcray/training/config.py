@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from arcray.errors import ConfigError
-from arcray.validation import explain_validation
+from arcray.validation import absolute_if_folder, explain_validation
 
 DATASET_DIR = "dataset"  # what `arcray prepare` writes inside DATA_DIR
 
@@ -56,9 +56,7 @@ class TrainConfig(BaseModel):
     @field_validator("model")
     @classmethod
     def _absolute_folder(cls, value: str) -> str:
-        """A local model folder as an absolute path: Ray Train workers do not run in the driver's folder."""
-        path = Path(value).expanduser()
-        return str(path.resolve()) if path.is_dir() else value
+        return absolute_if_folder(value)
 
     @field_validator("target_modules", mode="before")
     @classmethod

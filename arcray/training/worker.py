@@ -222,20 +222,13 @@ def epoch_metrics(log_history: list[dict[str, Any]], after_step: int) -> dict[st
     return metrics
 
 
-def _use_cpu_threads(cpus: float | None, device: Any) -> None:
-    """On CPU, compute with as many torch threads as CPUs the worker holds (Ray's OMP_NUM_THREADS may say 1)."""
-    import torch
-
-    if torch.device(device).type == "cpu":
-        torch.set_num_threads(max(1, int(cpus or 1)))
-
-
 def train_loop_per_worker(loop: dict[str, Any]) -> None:
     """The Ray Train entry point: ``loop`` holds the config, the rows and extra callbacks."""
     import ray.train
     import ray.train.torch
 
     from arcray.llm.hf import resolve_model
+    from arcray.pipelines.ray_setup import use_cpu_threads
 
     os.environ.update(loop.get("env", {}))
     # PEFT and TRL still call the renamed is_gradient_checkpointing: one FutureWarning per run, not ours to fix.
@@ -245,7 +238,7 @@ def train_loop_per_worker(loop: dict[str, Any]) -> None:
     rank = context.get_world_rank()
     output_dir = tempfile.mkdtemp(prefix=f"arcray-train-rank{rank}-")
     device = ray.train.torch.get_device()
-    _use_cpu_threads(config.cpus_per_worker, device)
+    use_cpu_threads(config.cpus_per_worker, device)
     train, validation = loop["train"], loop["validation"]
     trainer = build_trainer(
         config, train, validation, model_path=resolve_model(config.model), output_dir=output_dir, device=device,

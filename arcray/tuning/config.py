@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from arcray.validation import absolute_if_folder
+
 # metric -> (direction, where it comes from)
 METRICS: dict[str, tuple[str, str]] = {
     "eval_loss": ("min", "training (per epoch)"),
@@ -133,8 +135,7 @@ class TuneSettings(_Strict):
     @field_validator("model")
     @classmethod
     def _absolute_folder(cls, value: str) -> str:
-        path = Path(value).expanduser()
-        return str(path.resolve()) if path.is_dir() else value
+        return absolute_if_folder(value)
 
     @model_validator(mode="after")
     def _coherent(self) -> "TuneSettings":
