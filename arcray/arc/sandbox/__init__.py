@@ -2,6 +2,7 @@
 
 from arcray.arc.sandbox.config import SandboxConfig
 from arcray.arc.sandbox.outcome import Outcome, OutcomeKind
-from arcray.arc.sandbox.pool import Sandbox, SandboxUnavailable
+from arcray.arc.sandbox.errors import SandboxUnavailable
+from arcray.arc.sandbox.pool import Sandbox
 
 __all__ = ["Outcome", "OutcomeKind", "Sandbox", "SandboxConfig", "SandboxUnavailable"]

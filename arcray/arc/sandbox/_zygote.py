@@ -1,14 +1,17 @@
 """The sandbox worker: a warm interpreter that forks one confined child per evaluation.
 
-Run as a standalone script (``python -I _zygote.py``) by :mod:`arcray.arc.sandbox.pool`;
-it imports nothing from arcray, so neither it nor the solver it runs can reach arcray.
+Run as a standalone script (``python -I _zygote.py --scratch DIR [--site DIR]``) by
+:mod:`arcray.arc.sandbox.pool`, inside the bubblewrap sandbox that
+:mod:`arcray.arc.sandbox.confine` describes; it imports nothing from arcray, so neither it nor
+the solver it runs can reach arcray.
 
 Protocol: one JSON request per line on stdin, one JSON reply per line on the private
 reply fd (the original stdout, which is pointed at /dev/null for everything else).
 Each evaluation runs in a fresh child forked from this warm process, so a solver can
 never poison the next one, and a timeout or crash costs a fork, not a cold start.
 
-Confinement of the child, in layers:
+Confinement of the child, in layers (inside the operating system's, which holds them all):
+- not dumpable (nothing of the same user can open its or this worker's memory);
 - its own session and process group (killed as a group), parent-death signal;
 - rlimits: address space, file size, open files, no core dumps;
 - seccomp (libseccomp, when present): no fork/exec, no signals to others, no sockets,
@@ -16,6 +19,10 @@ Confinement of the child, in layers:
 - a Python audit hook: writes only inside a private temporary folder, reads only of
   code files and that folder, no sockets, processes, signals, ctypes or arcray import;
 - stdout/stderr captured into a capped buffer; the OS-level fds go to /dev/null.
+
+The scratch folder is emptied after every child, so nothing one solver writes is there for the
+next. What a child sends back is parsed bounded (4 MiB, no deep nesting) and re-checked before
+it is passed on; the caller checks it all again.
 """
 
 from __future__ import annotations
@@ -36,12 +43,34 @@ import time
 if sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]  # the script's folder is not the solver's to import from
 
+
+def _option(name: str) -> str | None:
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv[:-1] else None
+
+
+_SITE = _option("--site")
+if _SITE:
+    sys.path.insert(0, _SITE)  # the packages the view holds for solvers (numpy)
+
 import numpy as np  # warm: every child starts with numpy already imported
 
-try:
-    import pyseccomp as _seccomp
-except (ImportError, OSError, RuntimeError):  # libseccomp missing: audit hook still holds
-    _seccomp = None
+def _import_seccomp():
+    """pyseccomp, or None. It finds libseccomp with ctypes.util.find_library, which runs
+    ``ldconfig``/``gcc``; the sandbox's view has neither, so the stable sonames are given."""
+    import ctypes.util
+
+    find = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}.get(name) or find(name)
+    try:
+        import pyseccomp
+    except (ImportError, OSError, RuntimeError):  # libseccomp missing: namespaces and audit hook still hold
+        return None
+    finally:
+        ctypes.util.find_library = find
+    return pyseccomp
+
+
+_seccomp = _import_seccomp()
 
 try:
     import ctypes as _ctypes
@@ -51,10 +80,13 @@ except (ImportError, OSError):
     _libc = None
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 REPLY_LIMIT = 4 * 1024 * 1024  # bytes a child may send back; more is a crash
 CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".so", ".pth", ".typed")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 MAX_SIDE = 30
+MESSAGE_LIMIT = 2000
+KINDS = ("ok", "timeout", "exception", "memory", "not_grid", "bad_shape", "invalid_code", "crash")
 _DENIED_PREFIXES = (
     "socket.", "ctypes.", "subprocess.", "os.fork", "os.exec", "os.posix_spawn", "os.spawn",
     "os.system", "os.kill", "os.killpg", "signal.pthread_kill", "resource.setrlimit", "resource.prlimit",
@@ -150,6 +182,10 @@ _DENIED_SYSCALLS = (
     "ptrace", "process_vm_readv", "process_vm_writev", "setrlimit", "prlimit64", "unshare", "setns",
     "mount", "umount2", "chroot", "pivot_root", "keyctl", "bpf", "perf_event_open", "io_uring_setup",
     "userfaultfd", "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
+    "mknod", "mknodat", "open_by_handle_at", "name_to_handle_at", "add_key", "request_key", "init_module",
+    "finit_module", "delete_module", "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "acct",
+    "quotactl", "fsopen", "fsmount", "fsconfig", "fspick", "move_mount", "open_tree", "mount_setattr",
+    "process_madvise", "syslog", "vhangup", "iopl", "ioperm", "personality",
 )
 
 
@@ -243,7 +279,7 @@ def _describe(error: BaseException) -> str:
     return text if len(text) <= 500 else text[:500] + "..."
 
 
-def _child(request: dict, start: int, reply_fd: int, workdir: str, baseline_as: int) -> None:
+def _child(request: dict, start: int, reply_fd: int, workdir: str) -> None:
     """Runs in the forked child; never returns."""
     write = os.write
     exit_now = os._exit
@@ -260,9 +296,9 @@ def _child(request: dict, start: int, reply_fd: int, workdir: str, baseline_as: 
         os.environ.clear()
         os.environ.update({"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/bin:/bin"})
         tempfile.tempdir = workdir
-        memory = baseline_as + int(request["memory_mb"]) * 1024 * 1024
+        memory = int(request["memory_bytes"])
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        size = int(request["file_limit_mb"]) * 1024 * 1024
+        size = int(request["file_bytes"])
         resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -287,15 +323,15 @@ def _child(request: dict, start: int, reply_fd: int, workdir: str, baseline_as: 
 
     inputs = request["inputs"]
     namespace = {"__name__": "solver", "__builtins__": builtins}
+    compiled, failure = _compile(request["code"], "<solver>")
     try:
-        compiled = compile(request["code"], "<solver>", "exec")
+        if compiled is None:
+            raise LookupError(failure[1])
         exec(compiled, namespace)
         solve = namespace.get("solve")
         if not callable(solve):
             raise LookupError("the code defines no function solve(grid)")
         failure = None
-    except SyntaxError as error:
-        failure = ("invalid_code", f"SyntaxError: {error.msg} (line {error.lineno})")
     except LookupError as error:
         failure = ("invalid_code", str(error))
     except MemoryError:
@@ -322,13 +358,26 @@ def _child(request: dict, start: int, reply_fd: int, workdir: str, baseline_as: 
     _finish(reply_fd, captured, request, write, exit_now)
 
 
+def _compile(code, name: str):
+    """(code object, None), or (None, ("invalid_code", why)) for source that does not compile."""
+    try:
+        return compile(code, name, "exec"), None
+    except SyntaxError as error:
+        return None, ("invalid_code", f"SyntaxError: {error.msg} (line {error.lineno})")
+    except MemoryError:
+        return None, ("invalid_code", "the source is too large or too deeply nested to compile")
+    except (ValueError, TypeError, RecursionError, UnicodeError) as error:  # null bytes, surrogates, deep nesting
+        return None, ("invalid_code", _describe(error))
+
+
 def _run_program(code: str) -> tuple[str, None, str]:
     """Exec a whole program (say a solution, its tests and ``check(f)``): ok when it runs to the end."""
     namespace = {"__name__": "program", "__builtins__": builtins}
+    compiled, failure = _compile(code, "<program>")
+    if compiled is None:
+        return failure[0], None, failure[1]
     try:
-        exec(compile(code, "<program>", "exec"), namespace)
-    except SyntaxError as error:
-        return "invalid_code", None, f"SyntaxError: {error.msg} (line {error.lineno})"
+        exec(compiled, namespace)
     except MemoryError:
         return "memory", None, "MemoryError: the program exceeded its memory limit"
     except BaseException as error:  # a failed assertion, any exception, SystemExit from the program
@@ -351,17 +400,52 @@ def _finish(reply_fd: int, captured: _CappedText, request: dict, write, exit_now
 _CODE_ROOTS = tuple(os.path.realpath(p) for p in sys.path if p and os.path.isdir(p))
 
 
-def _scratch_root() -> str:
-    """Where private folders go: memory-backed when the machine has it (much faster)."""
-    shm = "/dev/shm"
-    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
-        return shm
-    return tempfile.gettempdir()
+def _empty(folder: str) -> None:
+    """Remove everything in ``folder`` (the child that wrote it is dead: nothing writes there now)."""
+    for entry in os.listdir(folder):
+        path = os.path.join(folder, entry)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
-def _address_space() -> int:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+def _grid_or_none(value):
+    """``value`` if it is a plain ARC grid (checked without recursion), else None."""
+    if not isinstance(value, list) or not 0 < len(value) <= MAX_SIDE:
+        return None
+    width = len(value[0]) if isinstance(value[0], list) else 0
+    for row in value:
+        if not isinstance(row, list) or len(row) != width or not 0 < width <= MAX_SIDE:
+            return None
+        if not all(type(cell) is int and 0 <= cell <= 9 for cell in row):
+            return None
+    return value
+
+
+def _checked(message: dict, *, program: bool) -> dict:
+    """What a child claims about one input, reduced to a kind, a grid and a short message
+    (a whole program's ``ok`` carries no grid)."""
+    kind = message.get("kind")
+    text = message.get("message")
+    text = text[:MESSAGE_LIMIT] if isinstance(text, str) else ""
+    if kind not in KINDS:
+        return {"kind": "crash", "grid": None, "message": "the solver's process sent a malformed result"}
+    grid = _grid_or_none(message.get("grid")) if kind == "ok" and not program else None
+    if kind == "ok" and grid is None and not program:
+        return {"kind": "not_grid", "grid": None, "message": "returned something that is not a grid of colours 0-9"}
+    return {"kind": kind, "grid": grid, "message": text}
+
+
+def _parse(line: bytes):
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return message if isinstance(message, dict) else None
 
 
 def _kill_group(pid: int) -> None:
@@ -381,14 +465,14 @@ def _exit_reason(status: int) -> str:
     return f"the solver's process exited with status {os.WEXITSTATUS(status)} before returning"
 
 
-def _run_child(request: dict, start: int, outcomes: list, base_dir: str, baseline_as: int) -> tuple[int, str]:
+def _run_child(request: dict, start: int, outcomes: list, base_dir: str) -> tuple[int, str]:
     """Fork one child for inputs[start:], collect what it sends; return (next index, stdout)."""
     read_fd, write_fd = os.pipe()
     workdir = tempfile.mkdtemp(prefix="solve-", dir=base_dir)
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        _child(request, start, write_fd, workdir, baseline_as)
+        _child(request, start, write_fd, workdir)
     os.close(write_fd)
     timeout = float(request["timeout_s"])
     index, buffer, received, stdout = start, b"", 0, ""
@@ -413,21 +497,19 @@ def _run_child(request: dict, start: int, outcomes: list, base_dir: str, baselin
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
-                try:
-                    message = json.loads(line)
-                except ValueError:
-                    continue
-                if not isinstance(message, dict):
+                message = _parse(line)
+                if message is None:
                     continue
                 if "fatal" in message:
                     for i in range(index, len(outcomes)):
-                        outcomes[i] = {"kind": "crash", "message": str(message["fatal"])}
+                        outcomes[i] = {"kind": "crash", "message": str(message["fatal"])[:MESSAGE_LIMIT]}
                     index = len(outcomes)
                 elif message.get("done"):
-                    stdout = str(message.get("stdout", ""))
+                    stdout = message.get("stdout")
+                    stdout = stdout[: int(request["output_limit"])] if isinstance(stdout, str) else ""
                     ended = True
                 elif message.get("index") == index and index < len(outcomes):
-                    outcomes[index] = {k: message.get(k) for k in ("kind", "grid", "message")}
+                    outcomes[index] = _checked(message, program=request.get("entry") == "program")
                     index += 1
                     deadline = time.monotonic() + timeout
     finally:
@@ -437,7 +519,7 @@ def _run_child(request: dict, start: int, outcomes: list, base_dir: str, baselin
             status = os.waitpid(pid, 0)[1]
         except ChildProcessError:
             status = None
-        shutil.rmtree(workdir, ignore_errors=True)
+        _empty(base_dir)
     if index < len(outcomes) and status is not None and not stdout:
         reason = f"sent more than {REPLY_LIMIT} bytes back" if flooded else _exit_reason(status)
         outcomes[index] = {"kind": "crash", "message": reason}
@@ -445,11 +527,11 @@ def _run_child(request: dict, start: int, outcomes: list, base_dir: str, baselin
     return index, stdout
 
 
-def _evaluate(request: dict, base_dir: str, baseline_as: int) -> dict:
+def _evaluate(request: dict, base_dir: str) -> dict:
     outcomes: list = [None] * len(request["inputs"])
     index, stdout_parts = 0, []
     while index < len(outcomes):
-        index, stdout = _run_child(request, index, outcomes, base_dir, baseline_as)
+        index, stdout = _run_child(request, index, outcomes, base_dir)
         if stdout:
             stdout_parts.append(stdout)
     return {"id": request.get("id"), "outcomes": outcomes, "stdout": "".join(stdout_parts)[: int(request["output_limit"])]}
@@ -461,20 +543,18 @@ def main() -> None:
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller decides when we stop
-    base_dir = tempfile.mkdtemp(prefix="arcray-sandbox-", dir=_scratch_root())
-    baseline_as = _address_space()
+    if _libc is not None:
+        _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # inherited by every child: no /proc/<pid>/mem, no ptrace
+    base_dir = _option("--scratch") or sys.exit("usage: _zygote.py --scratch DIR [--site DIR]")
     gc.freeze()  # children share the warm heap without the collector dirtying its pages
     reply.write(json.dumps({"ready": True, "seccomp": _SECCOMP_PROGRAM is not None, "pid": os.getpid()}) + "\n")
-    try:
-        for line in sys.stdin:
-            try:
-                request = json.loads(line)
-                result = _evaluate(request, base_dir, baseline_as)
-            except (ValueError, KeyError, TypeError) as error:
-                result = {"id": None, "error": f"bad request: {error}"}
-            reply.write(json.dumps(result) + "\n")
-    finally:
-        shutil.rmtree(base_dir, ignore_errors=True)
+    for line in sys.stdin:
+        try:
+            request = json.loads(line)
+            result = _evaluate(request, base_dir)
+        except (ValueError, KeyError, TypeError) as error:
+            result = {"id": None, "error": f"bad request: {error}"}
+        reply.write(json.dumps(result) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """The caller's side of the sandbox: a warm worker process, reused between calls.
 
 ``Sandbox.run(code, inputs)`` sends the source and inputs to a warm worker
-(:mod:`arcray.arc.sandbox._zygote`), which forks a confined child per evaluation.
-Replies are parsed as JSON and every grid is re-validated here as plain lists of
-ints, so nothing the solver built (an object whose ``__eq__`` always says True,
-say) ever reaches a comparison. A worker that hangs, dies or talks nonsense is
-killed with its whole process group and replaced on the next call.
+(:mod:`arcray.arc.sandbox._zygote`) that runs inside a bubblewrap sandbox
+(:mod:`arcray.arc.sandbox.confine`) and forks a confined child per evaluation.
+Replies are read bounded in size and nesting (:mod:`arcray.arc.sandbox.wire`), every grid
+is re-validated here as plain lists of ints, so nothing the solver built (an object whose
+``__eq__`` always says True, say) ever reaches a comparison, and every message is stripped
+of control characters. A worker that hangs, dies or talks nonsense is killed with its whole
+sandbox and replaced on the next call.
 """
 
 from __future__ import annotations
@@ -13,28 +15,31 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Sequence
 
 from arcray.arc.grid import Grid, grid_problem
+from arcray.arc.sandbox import confine
 from arcray.arc.sandbox.config import SandboxConfig
+from arcray.arc.sandbox.errors import SandboxUnavailable
 from arcray.arc.sandbox.outcome import OUTCOME_KINDS, Outcome
-from arcray.errors import ArcrayError
+from arcray.arc.sandbox.wire import parse_reply
+from arcray.text import printable
 
 _ZYGOTE = Path(__file__).with_name("_zygote.py")
 _START_TIMEOUT_S = 60.0
 _REPLY_LIMIT = 16 * 1024 * 1024
+_MESSAGE_LIMIT = 2000
 _WORKER_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
 _SINGLE_THREADED = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-
-
-class SandboxUnavailable(ArcrayError):
-    """The sandbox worker could not be started on this machine."""
+_warned_unconfined = False
 
 
 class Sandbox:
@@ -45,14 +50,16 @@ class Sandbox:
     """
 
     def __init__(self, config: SandboxConfig | None = None, **overrides) -> None:
-        self.config = (config or SandboxConfig()).model_copy(update=overrides) if overrides else (config or SandboxConfig())
-        if overrides:
-            self.config = SandboxConfig(**{**self.config.model_dump(), **overrides})
+        base = config or SandboxConfig()
+        self.config = SandboxConfig(**{**base.model_dump(), **overrides}) if overrides else base
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
+        self._scratch: str | None = None  # the private folder when unconfined (inside bwrap it is a tmpfs)
+        self._memory_base = 0
         self._next_id = 0
         self.restarts = 0
         self.seccomp = False
+        self.confined = False
         self.last_stdout = ""
 
     # -- lifecycle
@@ -70,71 +77,86 @@ class Sandbox:
             pass
 
     def close(self) -> None:
-        """Stop the worker and everything it started."""
+        """Stop the worker and everything it started; remove its private folder."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        for stream in (process.stdin, process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            pass
+        if process is not None:
+            for stream in (process.stdin, process.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            self._kill(process)
+        scratch, self._scratch = self._scratch, None
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _start(self) -> subprocess.Popen:
-        env = {k: os.environ[k] for k in _WORKER_ENV_KEEP if k in os.environ}
-        env.update(_SINGLE_THREADED)
+        env = dict(_SINGLE_THREADED)
+        bwrap = confine.bwrap_path()
+        if bwrap is None and not confine.unconfined_allowed(self.config.allow_unconfined):
+            raise SandboxUnavailable(f"the sandbox cannot confine solvers here: bubblewrap (bwrap) is not installed; {confine.INSTALL_HINT}")
+        if bwrap:
+            command = confine.bwrap_command(bwrap, _ZYGOTE, packages=self.config.packages,
+                                            scratch_bytes=self.config.scratch_mb * 1024 * 1024, env=env)
+        else:
+            _warn_unconfined()
+            env.update({k: os.environ[k] for k in _WORKER_ENV_KEEP if k in os.environ})
+            self._scratch = tempfile.mkdtemp(prefix="arcray-sandbox-")
+            command = [sys.executable, "-I", str(_ZYGOTE), "--scratch", self._scratch]
+        errors = tempfile.TemporaryFile()
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-I", str(_ZYGOTE)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,
-                close_fds=True,
-            )
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+                                       env=env, start_new_session=True, close_fds=True)
         except OSError as error:
-            raise SandboxUnavailable(f"cannot start the sandbox worker ({error}); check that {sys.executable} runs") from None
-        hello = self._read_line(process, time.monotonic() + _START_TIMEOUT_S)
-        if not hello or not hello.get("ready"):
-            self._kill(process)
-            raise SandboxUnavailable(
-                "the sandbox worker did not start; run `python -I -c 'import numpy'` to check that numpy imports"
-            )
+            raise SandboxUnavailable(f"cannot start the sandbox worker ({error.strerror}: {command[0]}); {confine.INSTALL_HINT}") from None
+        with errors:
+            hello = self._read_line(process, time.monotonic() + _START_TIMEOUT_S)
+            if not hello or not hello.get("ready"):
+                self._kill(process)
+                errors.seek(0)
+                raise SandboxUnavailable(self._start_failure(errors.read(4096).decode("utf-8", "replace"), bool(bwrap)))
         self.seccomp = bool(hello.get("seccomp"))
+        self.confined = bool(bwrap)
+        self._memory_base = _address_space(_worker_pid(process, confined=self.confined))
         return process
+
+    @staticmethod
+    def _start_failure(stderr: str, confined: bool) -> str:
+        last = printable(next((line for line in reversed(stderr.strip().splitlines()) if line.strip()), ""), limit=300)
+        if confined and last.startswith("bwrap:"):
+            return f"the sandbox cannot confine solvers here ({last}); {confine.USERNS_HINT}"
+        detail = f" ({last})" if last else ""
+        return f"the sandbox worker did not start{detail}; check that `{sys.executable} -I -c 'import numpy'` works"
 
     @staticmethod
     def _kill(process: subprocess.Popen) -> None:
         try:
-            os.killpg(process.pid, signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)  # bwrap's sandbox dies with it (--die-with-parent)
         except (ProcessLookupError, PermissionError):
             pass
         process.wait()
 
     # -- evaluation
 
-    def run(self, code: str, inputs: Sequence[Grid], *, timeout_s: float | None = None) -> list[Outcome]:
+    def run(self, code: str | bytes, inputs: Sequence[Grid], *, timeout_s: float | None = None) -> list[Outcome]:
         """Run ``solve`` from ``code`` on each input; one :class:`Outcome` per input, in order."""
         if not inputs:
             return []
-        return self._call({"code": code, "inputs": [list(map(list, g)) for g in inputs]}, len(inputs), timeout_s)
+        source, problem = _source_text(code)
+        if problem:
+            return [Outcome("invalid_code", message=problem)] * len(inputs)
+        return self._call({"code": source, "inputs": [list(map(list, g)) for g in inputs]}, len(inputs), timeout_s)
 
-    def run_program(self, code: str, *, timeout_s: float | None = None) -> Outcome:
+    def run_program(self, code: str | bytes, *, timeout_s: float | None = None) -> Outcome:
         """Run a whole program (a solution, its tests, ``check(entry_point)``) in the same confinement.
 
         ``ok`` when it runs to the end; ``exception`` (a failed assert included), ``timeout``,
         ``memory``, ``invalid_code`` (a syntax error) or ``crash`` otherwise. ``grid`` is None.
         """
-        [outcome] = self._call({"entry": "program", "code": code, "inputs": [None]}, 1, timeout_s, program=True)
+        source, problem = _source_text(code)
+        if problem:
+            return Outcome("invalid_code", message=problem)
+        [outcome] = self._call({"entry": "program", "code": source, "inputs": [None]}, 1, timeout_s, program=True)
         return outcome
 
     def _call(self, fields: dict, count: int, timeout_s: float | None, *, program: bool = False) -> list[Outcome]:
@@ -143,16 +165,18 @@ class Sandbox:
             if self._process is None or self._process.poll() is not None:
                 if self._process is not None:
                     self.restarts += 1
+                    self.close()
                 self._process = self._start()
             self._next_id += 1
-            request = {"id": self._next_id, **fields, **config.model_dump()}
+            request = {"id": self._next_id, **fields, "timeout_s": config.timeout_s, "output_limit": config.output_limit,
+                       "memory_bytes": self._memory_base + config.memory_mb * 1024 * 1024,
+                       "file_bytes": config.file_limit_mb * 1024 * 1024}
             reply = self._exchange(request, config, count)
             if reply is None:
-                self._kill(self._process)
-                self._process = None
+                self.close()
                 self.restarts += 1
                 return [Outcome("crash", message="the sandbox worker stopped responding; it was replaced")] * count
-            self.last_stdout = str(reply.get("stdout", ""))[: config.output_limit]
+            self.last_stdout = printable(reply.get("stdout", ""), limit=config.output_limit)
             return [self._to_outcome(raw, program=program) for raw in self._outcome_list(reply, count)]
 
     def _exchange(self, request: dict, config: SandboxConfig, count: int) -> dict | None:
@@ -171,8 +195,7 @@ class Sandbox:
 
     @staticmethod
     def _read_line(process: subprocess.Popen, deadline: float) -> dict | None:
-        stream = process.stdout
-        fd = stream.fileno()
+        fd = process.stdout.fileno()
         data = b""
         while not data.endswith(b"\n"):
             remaining = deadline - time.monotonic()
@@ -182,11 +205,7 @@ class Sandbox:
             if not chunk or len(data) + len(chunk) > _REPLY_LIMIT:
                 return None
             data += chunk
-        try:
-            message = json.loads(data)
-        except ValueError:
-            return None
-        return message if isinstance(message, dict) else None
+        return parse_reply(data)
 
     @staticmethod
     def _outcome_list(reply: dict, count: int) -> list:
@@ -200,7 +219,7 @@ class Sandbox:
         """Trust nothing from the worker: kinds, messages and grids are checked here."""
         if not isinstance(raw, dict) or raw.get("kind") not in OUTCOME_KINDS:
             return Outcome("crash", message="malformed outcome from the sandbox")
-        message = str(raw.get("message") or "")[:2000]
+        message = printable(raw.get("message") or "", limit=_MESSAGE_LIMIT, one_line=True)
         if raw["kind"] != "ok" or program:
             return Outcome(raw["kind"], message=message)
         grid = raw.get("grid")
@@ -208,3 +227,47 @@ class Sandbox:
         if problem:
             return Outcome("bad_shape" if "ragged" in problem or "at most" in problem else "not_grid", message=problem)
         return Outcome("ok", grid=grid)
+
+
+def _source_text(code: str | bytes) -> tuple[str, str]:
+    """Solver source as text, or ("", why it is not valid source)."""
+    if isinstance(code, (bytes, bytearray)):
+        try:
+            code = bytes(code).decode("utf-8")
+        except UnicodeDecodeError as error:
+            return "", f"the source is not UTF-8 text (byte {error.start}); save it as UTF-8"
+    if not isinstance(code, str):
+        return "", f"the source is a {type(code).__name__}, not text"
+    try:
+        code.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return "", f"the source holds an undecodable character at position {error.start}; save it as UTF-8"
+    return code, ""
+
+
+def _worker_pid(process: subprocess.Popen, *, confined: bool) -> int:
+    """The warm worker's pid on this side: bwrap's only child when confined (``--as-pid-1``)."""
+    if not confined:
+        return process.pid
+    try:
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return int(children[0]) if children else process.pid
+
+
+def _address_space(pid: int) -> int:
+    """The warm worker's address space in bytes: the memory limit is counted beyond it."""
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 256 * 1024 * 1024  # a warm interpreter with numpy is about this size
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _warn_unconfined() -> None:
+    global _warned_unconfined
+    if not _warned_unconfined:
+        _warned_unconfined = True
+        print(f"arcray: warning: the sandbox runs solvers UNCONFINED (bubblewrap missing, {confine.UNCONFINED_ENV}=1): "
+              "only Python-level guards stand between untrusted code and this machine", file=sys.stderr)
