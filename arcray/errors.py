@@ -25,3 +25,10 @@ def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
 
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr: something was worked around and the user should know."""
+    import sys
+
+    print(f"arcray: warning: {message}", file=sys.stderr, flush=True)

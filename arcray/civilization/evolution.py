@@ -96,6 +96,7 @@ class EvolutionResult:
             "generations": [[c.to_dict() for c in generation] for generation in self.generations],
             "usage": self.usage.to_dict(price),
             "error": self.error,
+            "failure": "teacher" if self.error else None,
             "warnings": self.warnings,
             "wall_s": round(self.wall_s, 3),
         }

@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="AI Civilization mode (an Analyst first; default) or direct mode (--no-analyst)")
     parser.add_argument("--concurrency", type=int, help="actors working at once (default 4)")
     parser.add_argument("--no-cache", action="store_true", help="always ask the teacher, never the response cache")
+    parser.add_argument("--retry-failed", action="store_true", default=None,
+                        help="attempt again the tasks whose teacher failed for good on an earlier run")
     parser.add_argument("--out", help="run directory: a folder or a storage URI (s3://…, gs://…)")
     add_json_flag(parser)
     parser.set_defaults(handler=run)
@@ -40,6 +42,7 @@ def build_config(args: argparse.Namespace):
     set_if_given(raw, "min_fitness", args.min_fitness)
     set_if_given(raw, "concurrency", args.concurrency)
     set_if_given(raw, "out", args.out)
+    set_if_given(raw, "retry_failed", args.retry_failed)
     teacher = dict(raw.get("teacher") or {})
     set_if_given(teacher, "backend", args.teacher)
     set_if_given(teacher, "model", args.model)

@@ -21,6 +21,7 @@ from arcray.arc.render import RenderConfig
 from arcray.arc.sandbox import SandboxConfig
 from arcray.arc.tasks import Task, load_tasks, task_from_json
 from arcray.civilization.config import EvolutionConfig
+from arcray.errors import ArcrayError
 from arcray.llm.config import CacheConfig
 from arcray.pipelines.progress import Progress
 from arcray.pipelines.ray_setup import forwarded_env
@@ -47,6 +48,8 @@ class CollectConfig(BaseModel):
     render: RenderConfig = RenderConfig()
     cache: CacheConfig = CacheConfig()
     min_fitness: float = Field(1.0, ge=0, description="solvers at or above this fitness enter the dataset")
+    retry_failed: bool = Field(False, description="attempt again the tasks whose teacher failed for good on an earlier run "
+                               "(tasks that failed for an internal reason are always attempted again)")
     concurrency: int = Field(4, ge=1, le=4096, description="actors working on tasks at once")
     tasks_per_actor: int = Field(
         1, ge=1, le=64, description="tasks one actor works on at once, in threads (API teachers wait on the network; "
@@ -86,7 +89,7 @@ class ArcCollector:
             started = time.perf_counter()
             try:
                 record = self.teacher.attempt(task_from_json(str(task_id), json.loads(task_json)))
-            except Exception as error:  # a sandbox or teacher crash fails this task, not the run
+            except Exception as error:  # a sandbox or teacher crash fails this task, not the run; the next run retries it
                 record = failed_record(str(task_id), f"{type(error).__name__}: {error}", time.perf_counter() - started)
             records.append(json.dumps(record, default=str))
         return {"record": records}
@@ -109,10 +112,27 @@ def actor_pool(actors: int, tasks_per_actor: int, items: int):
     )
 
 
+INTERNAL = "internal"  # the platform failed (actor death, sandbox crash, out of memory): always retried
+TEACHER = "teacher"  # the teacher failed for good (HTTP 400, retries exhausted): retried with retry_failed
+
+
 def failed_record(task_id: str, reason: str, wall_s: float = 0.0) -> dict[str, Any]:
     return {"task_id": task_id, "fitness": 0.0, "train_correct": 0, "test_correct": 0, "analyst_spec": "",
             "solver_code": None, "test_outputs": [], "generations": [], "usage": {}, "error": reason,
-            "wall_s": round(wall_s, 3)}
+            "failure": INTERNAL, "wall_s": round(wall_s, 3)}
+
+
+def failure_kind(record: dict[str, Any]) -> str | None:
+    """INTERNAL, TEACHER or None (a finished attempt, solved or not)."""
+    if record.get("failure") in (INTERNAL, TEACHER):
+        return record["failure"]
+    return TEACHER if record.get("error") else None
+
+
+def settled(records: list[dict[str, Any]], *, retry_failed: bool) -> dict[str, dict[str, Any]]:
+    """The latest record of each task that needs no new attempt."""
+    retry = {INTERNAL, TEACHER} if retry_failed else {INTERNAL}
+    return {task_id: r for task_id, r in keyed(records, "task_id").items() if failure_kind(r) not in retry}
 
 
 def run_collect(config: CollectConfig, *, progress: bool = True, stage: str = "collect") -> dict[str, Any]:
@@ -121,7 +141,7 @@ def run_collect(config: CollectConfig, *, progress: bool = True, stage: str = "c
     tasks = load_tasks(config.tasks, ids=config.ids, limit=config.limit)
     run = RunDir(config.out)
     run.write_config(config.model_dump(mode="json"))
-    done = keyed(run.read_records(ATTEMPTS), "task_id")
+    done = settled(run.resume_records(ATTEMPTS), retry_failed=config.retry_failed)
     wanted = {t.id for t in tasks}
     pending = [t for t in tasks if t.id not in done]
     started = time.perf_counter()
@@ -158,14 +178,20 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
     tokens = sum((r.get("usage") or {}).get("total_tokens", 0) for r in done.values())
     with run.appender(ATTEMPTS) as attempts, Progress(stage=stage, run=run.path.name, total=total, done=total - len(pending),
                                                       enabled=progress, solved=solved, tokens=tokens) as bar:
-        for row in dataset.iter_rows():
-            record = json.loads(row["record"])
-            if record["task_id"] in done:
-                continue  # never write a task twice
-            attempts.append(record)
-            done[record["task_id"]] = record
-            bar.advance(solved=int(_solved(record)), tokens=(record.get("usage") or {}).get("total_tokens", 0))
-            run.sync(force=False)
+        try:
+            for row in dataset.iter_rows():
+                record = json.loads(row["record"])
+                if record["task_id"] in done:
+                    continue  # never write a task twice
+                attempts.append(record)
+                done[record["task_id"]] = record
+                bar.advance(solved=int(_solved(record)), tokens=(record.get("usage") or {}).get("total_tokens", 0))
+                run.sync(force=False)
+        except Exception as error:  # Ray gave up on a task or an actor: what was recorded stays
+            raise ArcrayError(
+                f"{stage} stopped ({type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else 'no detail'}); "
+                f"the {len(done)} task(s) recorded in {run.file(ATTEMPTS)} are kept: re-run the same command to resume"
+            ) from None
 
 
 def _solved(record: dict[str, Any]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 from arcray.errors import ArcrayError
 
@@ -30,7 +31,7 @@ def forwarded_env() -> dict[str, str]:
 
 
 def ensure_ray(*, num_cpus: int | None = None, quiet: bool = True) -> None:
-    """Connect to the cluster in RAY_ADDRESS (as `ray job submit` sets it) or start a local Ray."""
+    """Connect to the cluster in RAY_ADDRESS (as `ray job submit` sets it) or start a local Ray of this run's own."""
     try:
         import ray
     except ImportError:
@@ -40,17 +41,16 @@ def ensure_ray(*, num_cpus: int | None = None, quiet: bool = True) -> None:
     kwargs = {"ignore_reinit_error": True, "log_to_driver": True}
     if quiet:
         kwargs["logging_level"] = "ERROR"
-    if not os.environ.get("RAY_ADDRESS"):
-        if num_cpus is not None:
-            kwargs["num_cpus"] = num_cpus
-        # Ray starts only as many workers at once as there are CPUs; a pool of I/O-bound actors
-        # (API teachers at a fraction of a CPU each) would then come up two at a time here.
-        os.environ.setdefault("RAY_worker_maximum_startup_concurrency", "16")
+    address = os.environ.get("RAY_ADDRESS") or None
     try:
-        ray.init(**kwargs)
+        if address is None:
+            with _own_local_instance():
+                ray.init(address="local", **kwargs, **({"num_cpus": num_cpus} if num_cpus is not None else {}))
+        else:
+            ray.init(address=address, **kwargs)
     except ConnectionError as error:
         raise ArcrayError(
-            f"cannot reach the Ray cluster at {os.environ.get('RAY_ADDRESS')!r} ({error}); start it with "
+            f"cannot reach the Ray cluster at {address!r} ({error}); start it with "
             "`ray start --head` or unset RAY_ADDRESS to run locally"
         ) from None
     from ray.data import DataContext
@@ -58,3 +58,33 @@ def ensure_ray(*, num_cpus: int | None = None, quiet: bool = True) -> None:
     context = DataContext.get_current()
     context.enable_progress_bars = False  # arcray draws its own, with solved counts and tokens
     context.print_on_execution_start = False
+
+
+@contextmanager
+def _own_local_instance():
+    """Around ray.init: a new local instance that only this run uses.
+
+    Without an address, ray.init() joins whatever `ray start` left running, and Ray's own
+    helpers that look the cluster up (Train's placement-group cleaner, the State API) fail with
+    "Found multiple active Ray instances" when two runs share a machine. So the GCS port is
+    chosen here and RAY_ADDRESS names it while the instance starts: its processes, and every
+    worker they start, inherit it and find this instance and no other. The driver's own
+    environment is left as it was (a later subprocess starts its own instance, as before).
+    """
+    import socket
+
+    from ray.util import get_node_ip_address
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Ray starts only as many workers at once as there are CPUs; a pool of I/O-bound actors
+    # (API teachers at a fraction of a CPU each) would then come up two at a time here.
+    os.environ.setdefault("RAY_worker_maximum_startup_concurrency", "16")
+    os.environ["RAY_GCS_SERVER_PORT"] = str(port)
+    os.environ["RAY_ADDRESS"] = f"{get_node_ip_address()}:{port}"
+    try:
+        yield
+    finally:
+        os.environ.pop("RAY_GCS_SERVER_PORT", None)
+        os.environ.pop("RAY_ADDRESS", None)

@@ -1,8 +1,8 @@
 """A run directory: the resolved config, JSONL records appended as work completes, a summary.
 
 Records are appended one line at a time and flushed, so a crash (even ``kill -9``) loses only
-work in flight. Reading tolerates a torn last line; re-running resumes from what is there and
-never writes a key twice.
+work in flight. Reading drops only a torn last line; a line that does not parse is set aside,
+never the lines after it. Re-running resumes from what is there and never writes a key twice.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from arcray.errors import ArcrayError
+from arcray.errors import ArcrayError, warn
 
 SECRET_KEY = re.compile(r"(api_?key|secret|password|passwd|credential|auth_token|access_token|bearer|^token$)", re.IGNORECASE)
 
@@ -74,23 +74,36 @@ class RunDir:
         return self.write_json(name, payload)
 
     def read_records(self, name: str) -> list[dict[str, Any]]:
-        """Every complete record; a torn last line (a killed writer) is dropped and truncated away."""
+        """Every complete record, for a reader: the file is never written.
+
+        A line that does not parse is skipped with one warning (it costs nothing after it); a torn
+        last line (a writer killed mid-line) is skipped silently.
+        """
+        records, _, rejected, _ = _parse_records(self.file(name))
+        if rejected:
+            warn(f"{self.file(name)}: {len(rejected)} line(s) do not parse (line {rejected[0][0]} first) and were "
+                 f"skipped; {len(records)} good record(s) read")
+        return records
+
+    def resume_records(self, name: str) -> list[dict[str, Any]]:
+        """Every complete record, for the writer about to append: the file is repaired first.
+
+        A line that does not parse is moved aside to ``NAME.rejected`` with its line number (one
+        warning line) and the good lines after it are kept; a torn last line is dropped. Only then
+        is the file rewritten (atomically), so appending goes on after a clean last line.
+        """
         path = self.file(name)
-        if not path.exists():
-            return []
-        records, good_bytes = [], 0
-        with open(path, "rb") as handle:
-            for raw in handle:
-                if not raw.endswith(b"\n"):
-                    break
-                try:
-                    records.append(json.loads(raw))
-                except ValueError:
-                    break
-                good_bytes += len(raw)
-        if good_bytes != path.stat().st_size:
-            with open(path, "r+b") as handle:
-                handle.truncate(good_bytes)
+        records, lines, rejected, clean = _parse_records(path)
+        if rejected:
+            with open(path.with_name(path.name + ".rejected"), "a", encoding="utf-8") as aside:
+                for number, text in rejected:
+                    aside.write(json.dumps({"line": number, "text": text}) + "\n")
+            warn(f"{path}: {len(rejected)} line(s) do not parse (line {rejected[0][0]} first); moved to "
+                 f"{path.name}.rejected, {len(records)} good record(s) kept")
+        if not clean:
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_bytes(b"".join(lines))
+            os.replace(tmp, path)
         return records
 
     def appender(self, name: str) -> "RecordAppender":
@@ -118,8 +131,35 @@ class RecordAppender:
 
 
 def keyed(records: Iterable[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
-    """Records by key, first one wins (a duplicate can only come from a hand-edited file)."""
-    out: dict[str, dict[str, Any]] = {}
-    for record in records:
-        out.setdefault(str(record[key]), record)
-    return out
+    """Records by key, the latest one winning (a retried task supersedes its earlier failure)."""
+    return {str(record[key]): record for record in records if isinstance(record, dict) and key in record}
+
+
+def _parse_records(path: Path) -> tuple[list[dict[str, Any]], list[bytes], list[tuple[int, str]], bool]:
+    """(records, their lines as written, rejected (line number, text) pairs, whether the file needs no repair)."""
+    if not path.exists():
+        return [], [], [], True
+    records, lines, rejected, clean = [], [], [], True
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.endswith(b"\n"):
+                clean = False  # a torn last line: the writer died mid-line
+                break
+            if not raw.strip():
+                continue
+            record = _record(raw)
+            if record is None:
+                rejected.append((number, raw.decode("utf-8", "replace").rstrip("\n")[:100_000]))
+                clean = False
+            else:
+                records.append(record)
+                lines.append(raw)
+    return records, lines, rejected, clean
+
+
+def _record(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser
+        return None
+    return value if isinstance(value, dict) else None

@@ -253,7 +253,7 @@ def _sampling(config: _SamplingConfig, *, n: int, temperature: float) -> dict[st
 def _sample_all(config: _SamplingConfig, problems: list[Problem], sampling_for, *, progress: bool) -> tuple[list[dict], int, float]:
     """Every problem's record (resumed ones included), how many failed this time, and the wall time."""
     run = RunDir(config.out)
-    done = keyed(run.read_records(SAMPLES), "id")
+    done = keyed(run.resume_records(SAMPLES), "id")
     for problem in problems:
         earlier = done.get(problem.id)
         if earlier is not None and earlier.get("sampling") != sampling_for(problem):

@@ -31,6 +31,7 @@ from arcray.arc.sandbox.config import SandboxConfig
 from arcray.arc.sandbox.errors import SandboxUnavailable
 from arcray.arc.sandbox.outcome import OUTCOME_KINDS, Outcome
 from arcray.arc.sandbox.wire import parse_reply
+from arcray.errors import warn
 from arcray.text import printable
 
 _ZYGOTE = Path(__file__).with_name("_zygote.py")
@@ -269,5 +270,5 @@ def _warn_unconfined() -> None:
     global _warned_unconfined
     if not _warned_unconfined:
         _warned_unconfined = True
-        print(f"arcray: warning: the sandbox runs solvers UNCONFINED (bubblewrap missing, {confine.UNCONFINED_ENV}=1): "
-              "only Python-level guards stand between untrusted code and this machine", file=sys.stderr)
+        warn(f"the sandbox runs solvers UNCONFINED (bubblewrap missing, {confine.UNCONFINED_ENV}=1): "
+             "only Python-level guards stand between untrusted code and this machine")
