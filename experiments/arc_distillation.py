@@ -16,12 +16,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from arcray.cli._common import load_experiment_config
+from pydantic import Field
+
+from arcray.cli._common import EXPERIMENT_CONFIG, load_experiment_config, section
+from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError, ConfigError
 from arcray.pipelines.collect import CollectConfig, run_collect
 from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
+from arcray.pipelines.rundir import RunDir
 from arcray.report import bar_plot, image, markdown_table, training_section, write_report
 from arcray.training.prepare import PrepareConfig, run_prepare
+from arcray.validation import build_config
 
 SMOKE = {
     "collect": {"limit": 24},
@@ -31,49 +36,89 @@ SMOKE = {
 KEYS = ("out", "teacher", "gemini_teacher", "search_teacher", "collect", "prepare", "train", "evaluate")
 
 
+class StudentEvaluation(EvolutionConfig):
+    """The experiment's ``evaluate`` section: how many held-out tasks, and how hard the student tries."""
+
+    held_out: int = Field(0, ge=0, description="held-out tasks to evaluate on (0: every one the split kept out)")
+
+    def evolution(self) -> EvolutionConfig:
+        return EvolutionConfig(**self.model_dump(exclude={"held_out"}))
+
+
 def choose_teacher(config: dict[str, Any]) -> dict[str, Any]:
     choice = config.get("teacher", "auto")
     if choice == "auto":
         has_key = bool(os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY"))
-        return dict(config["gemini_teacher"] if has_key else config["search_teacher"])
+        return dict(section(config, "gemini_teacher" if has_key else "search_teacher"))
     if isinstance(choice, dict):
         return choice
     raise ConfigError("teacher must be 'auto' or a teacher mapping ({backend: gemini|search|hf, …})")
 
 
-def collect(config: dict[str, Any], out: Path) -> dict[str, Any]:
+def collect_config(config: dict[str, Any], out: Path) -> CollectConfig:
     teacher = choose_teacher(config)
-    settings = dict(config["collect"])
+    settings = dict(section(config, "collect"))
     if teacher["backend"] == "search":
         settings.setdefault("concurrency", os.cpu_count() or 1)
         settings.setdefault("num_cpus_per_actor", 1.0)
-    print(f"[1/4] collect with the {teacher['backend']} teacher on {settings['tasks']}", flush=True)
-    return run_collect(CollectConfig.build(teacher=teacher, out=str(out / "collect"), **settings))
+    return CollectConfig.build(teacher=teacher, out=str(out / "collect"), **settings)
+
+
+def prepare_config(config: dict[str, Any], out: Path) -> PrepareConfig:
+    settings = dict(section(config, "prepare"))
+    if settings.get("max_tokens"):
+        settings.setdefault("tokenizer", section(config, "train").get("model"))
+    return build_config(PrepareConfig, "prepare", sources=[out / "collect"], out=out / "data", **settings)
+
+
+def train_config(config: dict[str, Any], out: Path, *, data_later: bool = False):
+    from arcray.training.config import TrainConfig
+
+    return TrainConfig.build(data=out / "data", out=out / "train", data_later=data_later, **section(config, "train"))
+
+
+def evaluation(config: dict[str, Any]) -> StudentEvaluation:
+    return build_config(StudentEvaluation, "evaluate", **{**STUDENT_EVOLUTION.model_dump(), **section(config, "evaluate")})
+
+
+def resolve(config: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Every section checked as its stage's typed config before the first stage runs; the
+    resolved whole (with the teacher ``auto`` chose) for the top of the run directory."""
+    return {
+        "out": str(out),
+        "collect": collect_config(config, out).model_dump(mode="json"),
+        "prepare": prepare_config(config, out).model_dump(mode="json"),
+        "train": train_config(config, out, data_later=True).model_dump(mode="json"),
+        "evaluate": evaluation(config).model_dump(mode="json"),
+    }
+
+
+def collect(config: dict[str, Any], out: Path) -> dict[str, Any]:
+    settings = collect_config(config, out)
+    print(f"[1/4] collect with the {settings.teacher['backend']} teacher on {settings.tasks}", flush=True)
+    return run_collect(settings)
 
 
 def prepare(config: dict[str, Any], out: Path) -> dict[str, Any]:
     print("[2/4] prepare the fine-tuning dataset", flush=True)
-    settings = dict(config["prepare"])
-    if settings.get("max_tokens"):
-        settings.setdefault("tokenizer", config["train"]["model"])
-    return run_prepare(PrepareConfig(sources=[out / "collect"], out=out / "data", **settings))
+    return run_prepare(prepare_config(config, out))
 
 
 def method(config: dict[str, Any]) -> str:
     """QLoRA on a 4-bit base (TrainConfig's default), or LoRA on a full-precision one."""
-    return "QLoRA" if config["train"].get("load_in_4bit", True) else "LoRA (full-precision base)"
+    return "QLoRA" if section(config, "train").get("load_in_4bit", True) else "LoRA (full-precision base)"
 
 
 def train(config: dict[str, Any], out: Path) -> dict[str, Any]:
-    from arcray.training.config import TrainConfig
     from arcray.training.train import run_training
 
     summary_path = out / "train" / "summary.json"
     if summary_path.exists():
         print("[3/4] train: already done", flush=True)
         return json.loads(summary_path.read_text())
-    print(f"[3/4] train {config['train']['model']} with {method(config)} on Ray Train", flush=True)
-    return run_training(TrainConfig.build(data=out / "data", out=out / "train", **config["train"]))
+    settings = train_config(config, out)
+    print(f"[3/4] train {settings.model} with {method(config)} on Ray Train", flush=True)
+    return run_training(settings)
 
 
 def held_out_ids(out: Path, count: int) -> list[str]:
@@ -84,18 +129,17 @@ def held_out_ids(out: Path, count: int) -> list[str]:
 
 
 def evaluate(config: dict[str, Any], out: Path, trained: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    settings = dict(config["evaluate"])
-    ids = held_out_ids(out, settings.pop("held_out", 0))
+    settings = evaluation(config)
+    ids = held_out_ids(out, settings.held_out)
     if not ids:
         raise ArcrayError("no held-out tasks: the teacher solved too few tasks for a validation split; raise collect.limit")
-    evolution = STUDENT_EVOLUTION.model_copy(update=settings).model_dump()
-    base = {"backend": "hf", "model": config["train"]["model"]}
+    base = {"backend": "hf", "model": section(config, "train")["model"]}
     students = {"base": base, "fine-tuned": {**base, "adapter": trained["adapter"]}}
     results = {}
     for name, student in students.items():
         print(f"[4/4] evaluate the {name} student on {len(ids)} held-out tasks", flush=True)
-        results[name] = run_evaluate(EvaluateConfig.build(student=student, tasks=config["collect"]["tasks"], ids=ids,
-                                                          evolution=evolution, out=str(out / f"eval-{name}")))
+        results[name] = run_evaluate(EvaluateConfig.build(student=student, tasks=section(config, "collect")["tasks"], ids=ids,
+                                                          evolution=settings.evolution(), out=str(out / f"eval-{name}")))
     return results
 
 
@@ -127,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None)
         out = Path(args.out or config["out"])
+        resolved = resolve(config, out)  # every section, before anything runs or is written
+        RunDir(out).write_config(resolved, name=EXPERIMENT_CONFIG)
         collected = collect(config, out)
         prepared = prepare(config, out)
         trained = train(config, out)

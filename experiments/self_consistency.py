@@ -19,15 +19,18 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from arcray.cli._common import load_experiment_config
+from pydantic import BaseModel, ConfigDict
+
+from arcray.cli._common import EXPERIMENT_CONFIG, load_experiment_config, section
 from arcray.consistency import DatasetSpec, load_problems
 from arcray.consistency.reference import reference_records
 from arcray.consistency.gates import evaluate_gates, format_gates, scoreboard
-from arcray.errors import ArcrayError
+from arcray.errors import ArcrayError, ConfigError
 from arcray.pipelines.rundir import RunDir
 from arcray.pipelines.sampling import ConsistencyConfig, GenerateConfig, run_consistency, run_sc_generate
 from arcray.report import bar_plot, image, markdown_table, training_section, write_report
 from arcray.training.prepare import PrepareConfig, run_prepare
+from arcray.validation import build_config
 
 KEYS = ("out", "student", "warmup", "measure", "generate", "sampling", "train")
 SMOKE = {
@@ -38,6 +41,77 @@ SMOKE = {
 }
 SMOKE_WARMUP = {"data": {"limit": 16}, "train": {"epochs": 1}}
 METRICS = ("consistency", "distinct_responses", "tie_rate", "accuracy", "maj_accuracy")
+CATEGORIES = ("math", "code")
+
+
+class Measure(BaseModel):
+    """The ``measure`` section: held-out prompts per category, sampled n times at one temperature."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    math: dict[str, Any] | None = None
+    code: dict[str, Any] | None = None
+    n: int = 10
+    temperature: float = 0.7
+    max_new_tokens: int = 384
+
+
+class Generate(BaseModel):
+    """The ``generate`` section: training prompts per category, answered at the plan's temperatures."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    math: dict[str, Any] | None = None
+    code: dict[str, Any] | None = None
+    max_new_tokens: int = 384
+
+
+class Warmup(BaseModel):
+    """The ``warmup`` section: reference solutions to LoRA-tune on first (the plan's phase 1A)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: dict[str, Any]
+    train: dict[str, Any] = {}
+
+
+def measure_configs(config: dict[str, Any], out: Path, student: dict[str, Any], label: str) -> dict[str, ConsistencyConfig]:
+    settings = build_config(Measure, "measure", **section(config, "measure"))
+    return {category: ConsistencyConfig.build(
+        student=student, dataset=getattr(settings, category), n=settings.n, temperature=settings.temperature,
+        max_new_tokens=settings.max_new_tokens, out=out / label / category, **section(config, "sampling"))
+        for category in CATEGORIES if getattr(settings, category)}
+
+
+def generate_configs(config: dict[str, Any], out: Path, student: dict[str, Any]) -> dict[str, GenerateConfig]:
+    settings = build_config(Generate, "generate", **section(config, "generate"))
+    return {category: GenerateConfig.build(
+        student=student, dataset=getattr(settings, category), max_new_tokens=settings.max_new_tokens,
+        out=out / "generate" / category, **section(config, "sampling"))
+        for category in CATEGORIES if getattr(settings, category)}
+
+
+def resolve(config: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Every section checked as its stage's typed config before the first stage runs (the warm
+    start's model stands in for the one it will merge); the resolved whole for the run directory."""
+    from arcray.training.config import TrainConfig
+
+    student = section(config, "student")
+    resolved: dict[str, Any] = {"out": str(out), "student": student}
+    if config.get("warmup"):
+        warmup = build_config(Warmup, "warmup", **section(config, "warmup"))
+        resolved["warmup"] = {
+            "data": build_config(DatasetSpec, "warmup.data", **warmup.data).model_dump(mode="json"),
+            "train": TrainConfig.build(data=out / "warmup" / "data", model=student.get("model", ""), out=out / "warmup" / "train",
+                                       data_later=True, **{**warmup.train, "merge": True}).model_dump(mode="json"),
+        }
+    resolved["measure"] = {c: m.model_dump(mode="json") for c, m in measure_configs(config, out, student, "before").items()}
+    resolved["generate"] = {c: g.model_dump(mode="json") for c, g in generate_configs(config, out, student).items()}
+    if not resolved["generate"]:
+        raise ConfigError("generate: no category to generate answers for; give generate.math or generate.code")
+    resolved["train"] = TrainConfig.build(data=out / "data", model=student.get("model", ""), out=out / "train", data_later=True,
+                                          **{**section(config, "train"), "merge": False}).model_dump(mode="json")
+    return resolved
 
 
 def warm_start(config: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -60,34 +134,24 @@ def warm_start(config: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[
 
 
 def measure(config: dict[str, Any], out: Path, student: dict[str, Any], label: str) -> dict[str, dict[str, Any]]:
-    settings = config["measure"]
     summaries = {}
-    for category in ("math", "code"):
-        if not settings.get(category):
-            continue
-        print(f"[{label}] consistency on held-out {category.upper()}: n={settings['n']} at T={settings['temperature']}", flush=True)
-        summaries[category] = run_consistency(ConsistencyConfig.build(
-            student=student, dataset=settings[category], n=settings["n"], temperature=settings["temperature"],
-            max_new_tokens=settings["max_new_tokens"], out=out / label / category, **config.get("sampling", {})))
+    for category, settings in measure_configs(config, out, student, label).items():
+        print(f"[{label}] consistency on held-out {category.upper()}: n={settings.n} at T={settings.temperature}", flush=True)
+        summaries[category] = run_consistency(settings)
     return summaries
 
 
 def generate(config: dict[str, Any], out: Path, student: dict[str, Any]) -> list[Path]:
-    settings = config["generate"]
     files = []
-    for category in ("math", "code"):
-        if not settings.get(category):
-            continue
+    for category, settings in generate_configs(config, out, student).items():
         print(f"[generate] {category.upper()} answers at the plan's generate temperature", flush=True)
-        folder = out / "generate" / category
-        run_sc_generate(GenerateConfig.build(student=student, dataset=settings[category],
-                                             max_new_tokens=settings["max_new_tokens"], out=folder, **config.get("sampling", {})))
-        files.append(folder / "sc.jsonl")
+        run_sc_generate(settings)
+        files.append(settings.out / "sc.jsonl")
     return files
 
 
 def train(config: dict[str, Any], out: Path, student: dict[str, Any], sources: list[Path]) -> dict[str, Any]:
-    return train_once(out, lambda: sources, student["model"], {**config["train"], "merge": False},
+    return train_once(out, lambda: sources, student["model"], {**section(config, "train"), "merge": False},
                       label="train", what="self-consistency data")
 
 
@@ -146,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.smoke_test and config.get("warmup"):
             config["warmup"] = {k: {**config["warmup"].get(k, {}), **v} for k, v in SMOKE_WARMUP.items()}
         out = Path(args.out or config["out"])
+        resolved = resolve(config, out)  # every section, before anything runs or is written
+        RunDir(out).write_config(resolved, name=EXPERIMENT_CONFIG)
         stages, trainings = {}, {}
         student, warmed = warm_start(config, out)
         if warmed:

@@ -25,12 +25,15 @@ def test_shipped_configs_load_with_and_without_smoke(module, name):
     assert set(config) <= set(module.KEYS)
     smoke = load_experiment_config(path, module.KEYS, module.SMOKE)
     assert smoke["train"]["epochs"] == 1
+    for loaded in (config, smoke):  # every section is a valid stage config before anything runs
+        resolved = module.resolve(loaded, Path("/tmp/arcray-resolve-check"))
+        assert resolved["train"]["lora_r"] >= 1 and resolved["measure" if module is self_consistency else "collect"]
 
 
 def test_unknown_key_names_the_keys(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("out: x\ntrian: {}\n")
-    with pytest.raises(ConfigError, match="unknown key 'trian'; the keys are out, teacher"):
+    with pytest.raises(ConfigError, match=r"unknown key 'trian' \(did you mean 'train'\?\); the keys are out, teacher"):
         load_experiment_config(path, arc_distillation.KEYS)
 
 
@@ -48,3 +51,44 @@ def test_scripts_answer_help(script):
     result = subprocess.run([sys.executable, str(ROOT / "experiments" / script), "--help"], capture_output=True, text=True,
                             timeout=120, cwd=ROOT)
     assert result.returncode == 0 and "usage" in result.stdout
+
+
+def write_config(tmp_path, module_name, **changes):
+    import yaml
+
+    base = yaml.safe_load((ROOT / "experiments" / "configs" / f"main_{module_name}.yaml").read_text())
+    for key, value in changes.items():
+        base[key] = {**base.get(key, {}), **value}
+    path = tmp_path / "experiment.yaml"
+    path.write_text(yaml.safe_dump(base))
+    return path
+
+
+@pytest.mark.parametrize("module,name,changes,expected", [
+    (arc_distillation, "arc", {"evaluate": {"held_outt": 3}}, "evaluate: unknown key 'held_outt' (did you mean 'held_out'?)"),
+    (arc_distillation, "arc", {"train": {"lr": -1}}, "train config: lr: Input should be greater than 0"),
+    (arc_distillation, "arc", {"prepare": {"val_fractoin": 0.1}}, "prepare: unknown key 'val_fractoin' (did you mean 'val_fraction'?)"),
+    (self_consistency, "sc", {"measure": {"temprature": 0.5}}, "measure: unknown key 'temprature' (did you mean 'temperature'?)"),
+    (self_consistency, "sc", {"train": {"epochs": 0}}, "train config: epochs: Input should be greater than or equal to 1"),
+    (self_consistency, "sc", {"generate": {"math": {"source": "arith", "limt": 4}}}, "unknown key 'dataset.limt' (did you mean 'limit'?)"),
+])
+def test_a_typo_or_bad_value_in_any_section_stops_the_run_before_the_first_stage(tmp_path, capsys, module, name, changes, expected):
+    out = tmp_path / "run"
+    assert module.main(["--config", str(write_config(tmp_path, name, **changes)), "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert expected in error and len(error.splitlines()) == 1, error
+    assert not out.exists()  # nothing ran, nothing was written
+
+
+def test_the_resolved_experiment_config_is_written_first_with_the_teacher_auto_chose(tmp_path, capsys, monkeypatch):
+    import json
+
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    out = tmp_path / "run"
+    path = write_config(tmp_path, "arc", collect={"tasks": str(tmp_path / "no-such-tasks")})
+    assert arc_distillation.main(["--config", str(path), "--out", str(out)]) == 2  # stage 1 fails on the task source
+    assert "no task source" in capsys.readouterr().err
+    resolved = json.loads((out / "experiment.json").read_text())
+    assert resolved["collect"]["teacher"]["backend"] == "search" and resolved["train"]["lora_r"] == 16
+    assert resolved["evaluate"]["held_out"] == 3 and resolved["evaluate"]["select_by"] == "train"

@@ -59,17 +59,33 @@ def set_if_given(target: dict, key: str, value) -> None:
         target[key] = value
 
 
+EXPERIMENT_CONFIG = "experiment.json"  # the resolved experiment config, at the top of its run directory
+
+
 def load_experiment_config(path, keys, smoke: dict | None = None) -> dict:
-    """An experiment script's YAML: unknown top-level keys refused; ``smoke`` merged per section."""
-    from arcray.errors import ConfigError
+    """An experiment script's YAML: unknown top-level keys refused (with "did you mean"); ``smoke``
+    merged per section. Each script then checks every section as its stage's typed config."""
+    from arcray.errors import ConfigError, did_you_mean
 
     config = load_yaml_config(path)
-    unknown = set(config) - set(keys)
-    if unknown:
-        raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r}; the keys are {', '.join(keys)}")
-    for section, values in (smoke or {}).items():
-        config[section] = {**(config.get(section) or {}), **values}
+    for key in config:
+        if key not in keys:
+            raise ConfigError(f"{path}: unknown key {key!r}{did_you_mean(str(key), keys)}; the keys are {', '.join(keys)}")
+    for name, values in (smoke or {}).items():
+        config[name] = {**(config.get(name) or {}), **values}
     return config
+
+
+def section(config: dict, name: str) -> dict:
+    """``config[name]`` as a mapping ({} when absent); one line when it is something else."""
+    from arcray.errors import ConfigError
+
+    value = config.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: a section is a mapping of keys to values, not {type(value).__name__} {value!r}")
+    return value
 
 
 def quiet_transformers() -> None:

@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from arcray.errors import ArcrayError
 
 
-# Reach actors through their constructor (in memory), never through the run directory or the
-# runtime_env (which the dashboard shows).
+# The driver's settings that Ray workers need (API keys among them). They travel as a SecretEnv:
+# never through a config, Tune's param_space, Train's train_loop_config or a runtime_env, which
+# Ray writes into result folders or shows in the dashboard.
 FORWARDED_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "ARCRAY_CACHE_DIR", "HF_HOME", "HF_HUB_OFFLINE")
 
 
@@ -28,6 +29,30 @@ def use_cpu_threads(cpus: float | None, device: object = None) -> None:
 def forwarded_env() -> dict[str, str]:
     """The driver's settings that actors need (API key, endpoint, caches)."""
     return {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
+
+
+class SecretEnv:
+    """The driver's :data:`FORWARDED_ENV`, handed to Ray workers by object-store reference.
+
+    What pickles (into an actor's arguments, a Train function, a Tune trainable, or a file Ray
+    writes) is only the reference; the values stay in the driver's memory (a few hundred bytes
+    are kept in the owner's in-process store, never spilled to disk) until a worker calls
+    :meth:`apply`. Needs Ray to be initialised when made.
+    """
+
+    def __init__(self) -> None:
+        import ray
+
+        self._ref = ray.put(forwarded_env())
+
+    def apply(self) -> None:
+        """Set the driver's values in this worker's environment."""
+        import ray
+
+        os.environ.update(ray.get(self._ref))
+
+    def __repr__(self) -> str:
+        return "SecretEnv(<in Ray's object store>)"
 
 
 def ensure_ray(*, num_cpus: int | None = None, quiet: bool = True) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from arcray.errors import ConfigError
 from arcray.validation import absolute_if_folder, explain_validation
@@ -66,19 +66,20 @@ class TrainConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _check(self) -> TrainConfig:
-        if not (self.data / DATASET_DIR).is_dir():
+    def _check(self, info: ValidationInfo) -> TrainConfig:
+        data_later = bool((info.context or {}).get("data_later"))  # an experiment checks its config before it prepares
+        if not data_later and not (self.data / DATASET_DIR).is_dir():
             raise ValueError(f"{str(self.data)!r} has no {DATASET_DIR}/; pass the --out of `arcray prepare` as --data")
         if self.out.resolve() == self.data.resolve():
             raise ValueError("the run directory is the data directory; pass another --out")
         return self
 
     @classmethod
-    def build(cls, **fields: Any) -> TrainConfig:
-        """Validate ``fields``; ConfigError with one line on any problem."""
-        # Not build_config(cls, where, **fields): its first parameter is named ``model``, like a field here.
+    def build(cls, *, data_later: bool = False, **fields: Any) -> TrainConfig:
+        """Validate ``fields``; ConfigError with one line on any problem. ``data_later``: the data
+        folder is yet to be prepared (an experiment validating every stage before the first)."""
         try:
-            return cls(**fields)
+            return cls.model_validate(fields, context={"data_later": data_later})
         except ValidationError as error:
             raise ConfigError(explain_validation(error, cls, "train config")) from None
 

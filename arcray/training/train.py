@@ -141,17 +141,16 @@ def _fit(config: TrainConfig, data: TrainingData, run: RunDir, callbacks: list[A
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig, TrainingFailedError
     from ray.train.torch import TorchTrainer
 
-    from arcray.pipelines.ray_setup import ensure_ray, forwarded_env
+    from functools import partial
+
+    from arcray.pipelines.ray_setup import SecretEnv, ensure_ray
     from arcray.training.worker import train_loop_per_worker
 
     ensure_ray()
     _check_resources(config)
     trainer = TorchTrainer(
-        train_loop_per_worker,
-        train_loop_config={
-            "config": config, "train": data.train, "validation": data.validation,
-            "callbacks": callbacks, "env": forwarded_env(),
-        },
+        partial(train_loop_per_worker, env=SecretEnv()),  # the key by reference, not in train_loop_config
+        train_loop_config={"config": config, "train": data.train, "validation": data.validation, "callbacks": callbacks},
         scaling_config=ScalingConfig(
             num_workers=config.workers, use_gpu=config.gpu, resources_per_worker={"CPU": config.cpus_per_worker},
         ),

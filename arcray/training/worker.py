@@ -222,15 +222,17 @@ def epoch_metrics(log_history: list[dict[str, Any]], after_step: int) -> dict[st
     return metrics
 
 
-def train_loop_per_worker(loop: dict[str, Any]) -> None:
-    """The Ray Train entry point: ``loop`` holds the config, the rows and extra callbacks."""
+def train_loop_per_worker(loop: dict[str, Any], env=None) -> None:
+    """The Ray Train entry point: ``loop`` holds the config, the rows and extra callbacks; ``env``
+    the driver's :class:`~arcray.pipelines.ray_setup.SecretEnv`."""
     import ray.train
     import ray.train.torch
 
     from arcray.llm.hf import resolve_model
     from arcray.pipelines.ray_setup import use_cpu_threads
 
-    os.environ.update(loop.get("env", {}))
+    if env is not None:
+        env.apply()
     # PEFT and TRL still call the renamed is_gradient_checkpointing: one FutureWarning per run, not ours to fix.
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     config: TrainConfig = loop["config"]

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from arcray.pipelines.ray_setup import ensure_ray, forwarded_env
+from arcray.pipelines.ray_setup import SecretEnv, ensure_ray
 from arcray.pipelines.rundir import RunDir
 from arcray.tuning.config import Dimension, TuneSettings
-from arcray.tuning.trial import ENV_KEY, SETTINGS_KEY, train_trial
+from arcray.tuning.trial import SETTINGS_KEY, train_trial
 
 EXPERIMENT = "arcray-tune"
 
@@ -62,7 +62,7 @@ def build_tuner(settings: TuneSettings):
         scheduler = ASHAScheduler(metric=metrics[0], mode=modes[0], time_attr="training_iteration", max_t=max_epochs + 1,
                                   grace_period=settings.asha.grace_period, reduction_factor=settings.asha.reduction_factor)
     param_space = {name: tune_dimension(d) for name, d in settings.space.items()}
-    param_space.update({SETTINGS_KEY: settings.model_dump_json(), ENV_KEY: forwarded_env()})
+    param_space[SETTINGS_KEY] = settings.model_dump_json()
     return tune.Tuner(
         _trainable(),
         param_space=param_space,
@@ -113,7 +113,9 @@ def _trainable():
     # The trial function only drives: its Ray Train workers ask for the CPUs/GPUs themselves, so
     # the driver holds only a little memory (a CPU fraction would leave the last worker of a full
     # node unplaceable).
-    return tune.with_resources(train_trial, {"memory": 64 * 1024 * 1024})
+    # The key reaches each trial through with_parameters (Ray's object store), never param_space,
+    # which Tune writes into every trial's params.json and shows in the dashboard.
+    return tune.with_resources(tune.with_parameters(train_trial, env=SecretEnv()), {"memory": 64 * 1024 * 1024})
 
 
 def build_missing_data(settings: TuneSettings) -> None:

@@ -16,17 +16,17 @@ from typing import Any
 from arcray.tuning.config import TuneSettings
 
 SETTINGS_KEY = "__arcray_settings"
-ENV_KEY = "__arcray_env"
 
 
 def trial_dir(settings: TuneSettings, trial_name: str) -> Path:
     return settings.out / "trials" / trial_name
 
 
-def train_trial(trial_config: dict[str, Any]) -> None:
+def train_trial(trial_config: dict[str, Any], env=None) -> None:
     import ray.tune
 
-    os.environ.update(trial_config.get(ENV_KEY) or {})
+    if env is not None:
+        env.apply()  # the driver's SecretEnv
     settings = TuneSettings.model_validate_json(trial_config[SETTINGS_KEY])
     params = {name: trial_config[name] for name in settings.space}
     context = ray.tune.get_context()
