@@ -11,6 +11,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from arcray.arc.grid import Grid, grid_problem
 from arcray.arc.tasks import Task
 from arcray.errors import TaskFormatError
+from arcray.jsonl import read_json
 
 FALLBACK_GRID: Grid = [[0]]
 ATTEMPTS = ("attempt_1", "attempt_2")
@@ -52,12 +53,7 @@ def write_submission(submission: Mapping[str, Any], path: str | os.PathLike) -> 
 def load_submission(path: str | os.PathLike) -> dict[str, list[dict[str, Grid]]]:
     """Read and validate a submission file; one-line errors naming what is wrong."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except OSError as error:
-        raise TaskFormatError(f"{path}: cannot read ({error.strerror})") from None
-    except json.JSONDecodeError as error:
-        raise TaskFormatError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
+    data = read_json(path, TaskFormatError)
     if not isinstance(data, dict):
         raise TaskFormatError(f"{path}: a submission maps task ids to lists of attempts")
     for task_id, entries in data.items():

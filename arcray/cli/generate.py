@@ -14,6 +14,7 @@ from typing import Any
 
 from arcray.cli._common import quiet_transformers
 from arcray.errors import ConfigError
+from arcray.text import printable
 
 DEFAULT_MODELS = {"gemini": "gemini-2.5-flash", "hf": "smollm2-135m"}
 
@@ -106,9 +107,9 @@ def _print_text(completions: list[Any], report: dict[str, Any]) -> None:
         if many:
             print(f"--- sample {index} ---")
         if completion.ok:
-            print(completion.text)
+            print(printable(completion.text))  # a model's text may hold escape sequences
         else:
-            print(f"[failed: {completion.error_kind}] {completion.error}")
+            print(f"[failed: {completion.error_kind}] {printable(completion.error, one_line=True)}")
     usage = report["usage"]
     cost = usage["estimated_cost_usd"]
     cost_text = f", ~${cost:.6f}" if cost else ""

@@ -29,9 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     path = Path(args.solver)
     try:
-        code = path.read_text()
+        code = path.read_bytes().decode("utf-8")
     except OSError as error:
         raise ArcrayError(f"cannot read solver {path} ({error.strerror}); pass a Python file defining solve(grid)") from None
+    except UnicodeDecodeError as error:
+        raise ArcrayError(f"solver {path} is not UTF-8 text (byte {error.start}); pass a Python file defining solve(grid)") from None
     tasks = load_tasks(args.tasks, ids=args.ids, limit=args.limit)
     config = _sandbox_config(args)
     with Sandbox(config) as sandbox:
