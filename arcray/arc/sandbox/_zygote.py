@@ -465,8 +465,13 @@ def _exit_reason(status: int) -> str:
     return f"the solver's process exited with status {os.WEXITSTATUS(status)} before returning"
 
 
-def _run_child(request: dict, start: int, outcomes: list, base_dir: str) -> tuple[int, str]:
-    """Fork one child for inputs[start:], collect what it sends; return (next index, stdout)."""
+def _run_child(request: dict, start: int, outcomes: list, base_dir: str, reap_later: list) -> tuple[int, str]:
+    """Fork one child for inputs[start:], collect what it sends; return (next index, stdout).
+
+    A child that answered everything is killed at once but reaped after the reply has gone
+    (its pid lands in ``reap_later``): tearing down a warm interpreter's address space then
+    overlaps with the caller's work. Nothing new is forked until it is reaped and the scratch
+    folder emptied."""
     read_fd, write_fd = os.pipe()
     workdir = tempfile.mkdtemp(prefix="solve-", dir=base_dir)
     pid = os.fork()
@@ -515,11 +520,10 @@ def _run_child(request: dict, start: int, outcomes: list, base_dir: str) -> tupl
     finally:
         os.close(read_fd)
         _kill_group(pid)
-        try:
-            status = os.waitpid(pid, 0)[1]
-        except ChildProcessError:
-            status = None
-        _empty(base_dir)
+        if index >= len(outcomes):
+            reap_later.append(pid)
+        else:
+            status = _reap(pid, base_dir)
     if index < len(outcomes) and status is not None and not stdout:
         reason = f"sent more than {REPLY_LIMIT} bytes back" if flooded else _exit_reason(status)
         outcomes[index] = {"kind": "crash", "message": reason}
@@ -527,11 +531,21 @@ def _run_child(request: dict, start: int, outcomes: list, base_dir: str) -> tupl
     return index, stdout
 
 
-def _evaluate(request: dict, base_dir: str) -> dict:
+def _reap(pid: int, base_dir: str) -> int | None:
+    """Wait for a killed child; then empty the scratch folder (nothing can write there now)."""
+    try:
+        status = os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        status = None
+    _empty(base_dir)
+    return status
+
+
+def _evaluate(request: dict, base_dir: str, reap_later: list) -> dict:
     outcomes: list = [None] * len(request["inputs"])
     index, stdout_parts = 0, []
     while index < len(outcomes):
-        index, stdout = _run_child(request, index, outcomes, base_dir)
+        index, stdout = _run_child(request, index, outcomes, base_dir, reap_later)
         if stdout:
             stdout_parts.append(stdout)
     return {"id": request.get("id"), "outcomes": outcomes, "stdout": "".join(stdout_parts)[: int(request["output_limit"])]}
@@ -548,13 +562,16 @@ def main() -> None:
     base_dir = _option("--scratch") or sys.exit("usage: _zygote.py --scratch DIR [--site DIR]")
     gc.freeze()  # children share the warm heap without the collector dirtying its pages
     reply.write(json.dumps({"ready": True, "seccomp": _SECCOMP_PROGRAM is not None, "pid": os.getpid()}) + "\n")
+    reap_later: list = []
     for line in sys.stdin:
         try:
             request = json.loads(line)
-            result = _evaluate(request, base_dir)
+            result = _evaluate(request, base_dir, reap_later)
         except (ValueError, KeyError, TypeError) as error:
             result = {"id": None, "error": f"bad request: {error}"}
         reply.write(json.dumps(result) + "\n")
+        while reap_later:
+            _reap(reap_later.pop(), base_dir)
 
 
 if __name__ == "__main__":
