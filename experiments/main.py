@@ -20,6 +20,9 @@ sys.path.insert(0, str(HERE))
 import arc_distillation  # noqa: E402
 import self_consistency  # noqa: E402
 
+from arcray.cli._common import load_experiment_config  # noqa: E402
+from arcray.errors import ArcrayError  # noqa: E402
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -27,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     arc_out, sc_out = args.out / "arc-distillation", args.out / "self-consistency"
+    try:  # both experiments' configs, every section, before the first stage of either
+        for module, name, out in ((arc_distillation, "main_arc.yaml", arc_out), (self_consistency, "main_sc.yaml", sc_out)):
+            module.resolve(load_experiment_config(HERE / "configs" / name, module.KEYS), out)
+    except ArcrayError as error:
+        print(f"main: error: {error}", file=sys.stderr)
+        return 2
     code = arc_distillation.main(["--config", str(HERE / "configs" / "main_arc.yaml"), "--out", str(arc_out)])
     if code:
         return code

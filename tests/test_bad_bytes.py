@@ -1,6 +1,5 @@
 """Bad bytes from a user or a solver: one line naming the file and the fix, never a traceback."""
 
-import json
 import subprocess
 import sys
 

@@ -89,6 +89,6 @@ def test_the_resolved_experiment_config_is_written_first_with_the_teacher_auto_c
     path = write_config(tmp_path, "arc", collect={"tasks": str(tmp_path / "no-such-tasks")})
     assert arc_distillation.main(["--config", str(path), "--out", str(out)]) == 2  # stage 1 fails on the task source
     assert "no task source" in capsys.readouterr().err
-    resolved = json.loads((out / "experiment.json").read_text())
+    resolved = json.loads((out / "experiment_config.json").read_text())
     assert resolved["collect"]["teacher"]["backend"] == "search" and resolved["train"]["lora_r"] == 16
     assert resolved["evaluate"]["held_out"] == 3 and resolved["evaluate"]["select_by"] == "train"

@@ -59,7 +59,7 @@ def set_if_given(target: dict, key: str, value) -> None:
         target[key] = value
 
 
-EXPERIMENT_CONFIG = "experiment.json"  # the resolved experiment config, at the top of its run directory
+EXPERIMENT_CONFIG = "experiment_config.json"  # the resolved experiment config, at the top of its run directory
 
 
 def load_experiment_config(path, keys, smoke: dict | None = None) -> dict:

@@ -15,7 +15,6 @@ group, or a re-run of the same run directory, resumes from the latest.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 import warnings

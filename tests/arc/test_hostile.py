@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.arc.processes import processes_with
 from arcray.arc.fitness import evaluate_solver
 from arcray.arc.sandbox import Sandbox
 from arcray.arc.tasks import load_tasks
@@ -396,18 +397,6 @@ def _shared_memory() -> set[str]:
     return {p.name for p in shm.iterdir()} if shm.is_dir() else set()
 
 
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
-
-
 def _one_clear_line(text: str) -> bool:
     return "\n" not in text and not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in text) and len(text) <= 2000
 
@@ -438,7 +427,7 @@ def test_hostile_program_is_contained(world, program):
     with pytest.raises(BlockingIOError):
         world["listener"].accept()
     time.sleep(0.05)
-    assert _processes_with(MARKER) == []
+    assert processes_with(MARKER) == []
     # and the next evaluation is right
     after = sandbox.run(GOOD, [[[1, 2], [3, 4]]])
     assert after[0].grid == [[2, 1], [4, 3]], after

@@ -4,10 +4,10 @@ import os
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.arc.processes import processes_with
 from arcray.arc.sandbox import Sandbox
 
 GOOD = "def solve(grid):\n    return [row[::-1] for row in grid]\n"
@@ -67,18 +67,6 @@ def test_fork_bomb(sandbox):
     assert outcomes[0].kind == "exception" and "os.fork" in outcomes[0].message
 
 
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
-
-
 def test_no_child_process_survives(sandbox):
     marker = "987654.321"
     attempts = (
@@ -90,7 +78,7 @@ def test_no_child_process_survives(sandbox):
         outcomes = run_hostile(sandbox, code, [[[1]]])
         assert outcomes[0].kind == "exception", outcomes
     time.sleep(0.2)
-    assert _processes_with(marker) == []
+    assert processes_with(marker) == []
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +168,7 @@ def test_seccomp_floor_below_the_audit_hook(sandbox):
     pidfd = f"import os\ndef solve(grid):\n    os.pidfd_open({os.getpid()})\n    return grid\n"
     outcome = run_hostile(sandbox, pidfd, [[[1]]])[0]
     assert outcome.kind == "exception" and "Operation not permitted" in outcome.message
-    assert _processes_with(marker) == []
+    assert processes_with(marker) == []
 
 
 def test_sys_exit_and_os_exit(sandbox):
