@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arcray.arc.render import RenderConfig
-from arcray.arc.sandbox import SandboxConfig
+from arcray.arc.sandbox import SandboxConfig, check_sandbox
 from arcray.arc.tasks import Task, load_tasks, task_from_json
 from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError
@@ -139,6 +139,7 @@ def run_collect(config: CollectConfig, *, progress: bool = True, stage: str = "c
     """Collect (or resume collecting) into ``config.out``; returns the summary."""
     preflight_teacher(config.teacher)
     tasks = load_tasks(config.tasks, ids=config.ids, limit=config.limit)
+    check_sandbox(config.sandbox)  # every attempt runs solvers: one line now where they cannot be confined
     run = RunDir(config.out)
     run.write_config(config.model_dump(mode="json"))
     done = settled(run.resume_records(ATTEMPTS), retry_failed=config.retry_failed)

@@ -28,6 +28,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from arcray.arc.sandbox import check_sandbox
 from arcray.consistency import (
     DEFAULT_GATES,
     DatasetSpec,
@@ -242,6 +243,8 @@ def _prepare(config: _SamplingConfig) -> list[Problem]:
     problems = load_problems(config.dataset)
     if not problems:
         raise ArcrayError(f"dataset {config.dataset.source!r} selects no problems; check --offset and --limit")
+    if any(p.category == "code" for p in problems):
+        check_sandbox()  # CODE answers run in the sandbox: one line now where it cannot confine them
     return problems
 
 

@@ -52,3 +52,16 @@ def test_deep_replies_are_refused_before_parsing():
     assert nesting_depth(b'{"s": "[[[[[[[[[[", "g": [[1]]}') == 3  # brackets inside strings do not count
     assert parse_reply(b'{"outcomes": [{"grid": [[1, 2]]}]}') == {"outcomes": [{"grid": [[1, 2]]}]}
     assert parse_reply(b"\xff\xfe garbage") is None
+
+
+def test_a_collection_without_bubblewrap_stops_in_one_line_before_ray_starts(monkeypatch, tmp_path):
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "PATH": str(tmp_path), "RAY_ADDRESS": ""}
+    env.pop("ARCRAY_ALLOW_UNCONFINED", None)
+    result = subprocess.run([sys.executable, "-m", "arcray", "collect", "--tasks", "arc1/train", "--limit", "2", "--teacher",
+                             "search", "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2
+    assert "bubblewrap" in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "run" / "attempts.jsonl").exists()

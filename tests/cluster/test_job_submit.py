@@ -113,3 +113,28 @@ def test_token_auth_stays_on(ray_head):
     result = subprocess.run(["ray", "job", "list", "--address", address], env=without, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "token" in (result.stdout + result.stderr).lower()
+
+
+OWN_INSTANCE = """
+import ray
+from arcray.pipelines.ray_setup import ensure_ray
+
+ensure_ray(num_cpus=1)
+
+@ray.remote
+def actors_seen_by_the_state_api():  # what Train's placement-group cleaner does from a worker
+    from ray.util.state import list_actors
+    return len(list_actors())
+
+assert ray.get(actors_seen_by_the_state_api.remote()) >= 0
+print("cpus", ray.cluster_resources()["CPU"])
+"""
+
+
+def test_a_run_starts_its_own_instance_beside_a_running_head(ray_head):
+    address, env = ray_head  # a `ray start --head` with 2 CPUs is running on this machine
+    env = {k: v for k, v in env.items() if not k.startswith("RAY_AUTH")}
+    result = subprocess.run([sys.executable, "-c", OWN_INSTANCE], env=env, capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "cpus 1.0" in result.stdout  # its own instance, not the head's
+    assert "multiple active Ray instances" not in result.stderr

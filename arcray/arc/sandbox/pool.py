@@ -230,6 +230,14 @@ class Sandbox:
         return Outcome("ok", grid=grid)
 
 
+def check_sandbox(config: SandboxConfig | None = None) -> None:
+    """Start and stop one sandbox worker: SandboxUnavailable (one line, with the fix) where this
+    machine cannot confine solvers. Stages call it before Ray starts, so a missing bubblewrap
+    costs one line, not a failed record per task."""
+    with Sandbox(config) as sandbox:
+        sandbox.run("def solve(grid):\n    return grid\n", [[[0]]])
+
+
 def _source_text(code: str | bytes) -> tuple[str, str]:
     """Solver source as text, or ("", why it is not valid source)."""
     if isinstance(code, (bytes, bytearray)):
