@@ -47,6 +47,15 @@ def lookup(name: str, body: str) -> Hostile:
     return Hostile(name, body, lookup=True)
 
 
+def spray(name: str, payload: str, times: int = 1) -> Hostile:
+    """An attack that writes ``payload`` (a Python bytes expression) to every descriptor it may hold:
+    the reply pipe to the worker is among them."""
+    body = (f"import os\ndef attack():\n    payload = {payload}\n    for fd in range(3, 64):\n        try:\n"
+            f"            for _ in range({times}):\n                os.write(fd, payload)\n        except OSError:\n"
+            "            pass\n    return False\n")
+    return Hostile(name, body.replace("{", "{{").replace("}", "}}") + WRAP)
+
+
 _FIND_ANSWER = '''
 import json
 def find_answer(grid, text):
@@ -261,17 +270,7 @@ def attack():
     attack("a raw _socket", "import _socket\ndef attack():\n    s = _socket.socket()\n    s.connect(('127.0.0.1', {port}))\n    return True\n"),
     attack("a DNS lookup", "import socket\ndef attack():\n    return bool(socket.getaddrinfo('example.com', 80))\n"),
     # -- breaking the caller
-    attack("a 990-deep list written to the reply pipe", '''
-import os
-def attack():
-    payload = b'{{"index": 0, "kind": "ok", "grid": ' + b"[" * 990 + b"]" * 990 + b'}}\\n'
-    for fd in range(3, 64):
-        try:
-            os.write(fd, payload)
-        except OSError:
-            pass
-    return False
-'''),
+    spray("a 990-deep list written to the reply pipe", """b'{"index": 0, "kind": "ok", "grid": ' + b"[" * 990 + b"]" * 990 + b'}\\n'"""),
     lookup("a 100k-deep list returned", '''
 def solve(grid):
     deep = []
@@ -279,38 +278,10 @@ def solve(grid):
         deep = [deep]
     return deep
 '''),
-    attack("100 MiB flooded into the reply pipe", '''
-import os
-def attack():
-    block = b"[" * (1 << 20)
-    for fd in range(3, 64):
-        try:
-            for _ in range(100):
-                os.write(fd, block)
-        except OSError:
-            pass
-    return False
-'''),
-    attack("bytes that are not UTF-8 on the reply pipe", '''
-import os
-def attack():
-    for fd in range(3, 64):
-        try:
-            os.write(fd, b"\\xff\\xfe{{\\x00\\n" * 1000)
-        except OSError:
-            pass
-    return False
-'''),
-    attack("a forged end of output with escape sequences", '''
-import os
-def attack():
-    for fd in range(3, 64):
-        try:
-            os.write(fd, b'{{"done": true, "stdout": "\\\\u001b[2J\\\\u001b]52;c;aGk=\\\\u0007total fitness: 999"}}\\n')
-        except OSError:
-            pass
-    return False
-'''),
+    spray("100 MiB flooded into the reply pipe", 'b"[" * (1 << 20)', times=100),
+    spray("bytes that are not UTF-8 on the reply pipe", 'b"\\xff\\xfe{\\x00\\n" * 1000'),
+    spray("a forged end of output with escape sequences",
+          """b'{"done": true, "stdout": "\\\\u001b[2J\\\\u001b]52;c;aGk=\\\\u0007total fitness: 999"}\\n'"""),
     attack("escape sequences in the exception text", '''
 def attack():
     raise ValueError("\\x1b[2J\\x1b]52;c;aGk=\\x07\\ntotal fitness: 999\\x9b31m")
