@@ -24,7 +24,7 @@ from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError
 from arcray.llm.config import CacheConfig
 from arcray.pipelines.progress import Progress
-from arcray.pipelines.ray_setup import SecretEnv
+from arcray.pipelines.ray_setup import forwarded_env
 from arcray.pipelines.rundir import RunDir, keyed
 from arcray.pipelines.teachers import build_teacher, preflight_teacher, validate_teacher
 from arcray.validation import build_config
@@ -77,8 +77,8 @@ class CollectConfig(BaseModel):
 class ArcCollector:
     """A Ray Data actor (named so in the dashboard): builds its teacher once, then attempts one task per call."""
 
-    def __init__(self, config_json: str, run_id: str, env: SecretEnv) -> None:
-        env.apply()
+    def __init__(self, config_json: str, run_id: str, env: dict[str, str]) -> None:
+        os.environ.update(env)  # the driver's keys, through the actor's constructor (see forwarded_env)
         config = CollectConfig.model_validate_json(config_json)
         self.teacher = build_teacher(config.teacher, evolution=config.evolution, sandbox=config.sandbox,
                                      render=config.render, cache=config.cache, run_id=run_id)
@@ -171,7 +171,7 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
         batch_size=1,
         compute=actor_pool(config.concurrency, config.tasks_per_actor, len(items)),
         fn_constructor_kwargs={"config_json": config.model_dump_json(), "run_id": f"{stage}-{uuid.uuid4().hex[:8]}",
-                               "env": SecretEnv()},
+                               "env": forwarded_env()},
         num_cpus=config.num_cpus_per_actor,
         num_gpus=config.num_gpus_per_actor or None,
     )

@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from arcray.errors import ArcrayError
 
 
-# The driver's settings that Ray workers need (API keys among them). They travel as a SecretEnv:
-# never through a config, Tune's param_space, Train's train_loop_config or a runtime_env, which
-# Ray writes into result folders or shows in the dashboard.
+# The driver's settings that Ray workers need (API keys among them). Never through a config,
+# Tune's param_space, Train's train_loop_config or a runtime_env: Ray writes those into result
+# folders or shows them in the dashboard. Ray Data actors get them as constructor arguments
+# (kept in memory, shown nowhere); Train workers and Tune trials as a SecretEnv.
 FORWARDED_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "ARCRAY_CACHE_DIR", "HF_HOME", "HF_HUB_OFFLINE")
 
 
@@ -27,7 +28,10 @@ def use_cpu_threads(cpus: float | None, device: object = None) -> None:
 
 
 def forwarded_env() -> dict[str, str]:
-    """The driver's settings that actors need (API key, endpoint, caches)."""
+    """The driver's settings that actors need (API key, endpoint, caches), for an actor's constructor.
+
+    Not a SecretEnv there: an actor that Ray may restart, with an object-store reference among its
+    constructor arguments, makes every core worker log an error line about it."""
     return {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
 
 

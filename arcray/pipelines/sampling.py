@@ -45,7 +45,7 @@ from arcray.consistency import (
 )
 from arcray.errors import ArcrayError
 from arcray.llm.config import AnyBackendConfig, CacheConfig
-from arcray.pipelines.ray_setup import SecretEnv, use_cpu_threads
+from arcray.pipelines.ray_setup import forwarded_env, use_cpu_threads
 from arcray.pipelines.rundir import RunDir, keyed
 from arcray.validation import build_config
 
@@ -274,8 +274,8 @@ class _SamplerActor:
     """A Ray Data actor: one model replica and one judge; samples and scores a batch of prompts per call."""
 
     def __init__(self, student: dict[str, Any], cache: dict[str, Any], code_timeout_s: float, num_cpus: float,
-                 run_id: str, env: SecretEnv) -> None:
-        env.apply()
+                 run_id: str, env: dict[str, str]) -> None:
+        os.environ.update(env)  # the driver's keys, through the actor's constructor (see forwarded_env)
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no loading bars in every actor's log
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         use_cpu_threads(num_cpus)
@@ -334,7 +334,7 @@ def _sample_on_ray(config: _SamplingConfig, pending: list[Problem], sampling_for
         compute=ray.data.ActorPoolStrategy(size=max(1, min(config.concurrency, blocks)), max_tasks_in_flight_per_actor=1),
         fn_constructor_kwargs={"student": config.student.model_dump(mode="json"), "cache": config.cache.model_dump(mode="json"),
                                "code_timeout_s": config.code_timeout_s, "num_cpus": config.num_cpus_per_actor,
-                               "run_id": f"sample-{uuid.uuid4().hex[:8]}", "env": SecretEnv()},
+                               "run_id": f"sample-{uuid.uuid4().hex[:8]}", "env": forwarded_env()},
         num_cpus=config.num_cpus_per_actor,
         num_gpus=gpus or None,
     )
