@@ -23,7 +23,7 @@ from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError, ConfigError
 from arcray.pipelines.collect import CollectConfig, run_collect
 from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
-from arcray.pipelines.rundir import RunDir
+from arcray.runtime.rundir import RunDir
 from arcray.report import bar_plot, image, markdown_table, training_section, write_report
 from arcray.training.prepare import PrepareConfig, run_prepare
 from arcray.validation import build_config

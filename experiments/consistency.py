@@ -20,7 +20,7 @@ from typing import Any
 from arcray.cli._common import load_yaml_config
 from arcray.consistency import evaluate_gates, format_gates, scoreboard
 from arcray.errors import ArcrayError, ConfigError
-from arcray.pipelines.rundir import RunDir
+from arcray.runtime.rundir import RunDir
 from arcray.pipelines.sampling import SAMPLES, ConsistencyConfig, GenerateConfig, run_consistency, run_sc_generate
 
 STAGES = {"consistency": (ConsistencyConfig, run_consistency), "sc-generate": (GenerateConfig, run_sc_generate)}

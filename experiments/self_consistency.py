@@ -26,7 +26,7 @@ from arcray.consistency import DatasetSpec, load_problems
 from arcray.consistency.reference import reference_records
 from arcray.consistency.gates import evaluate_gates, format_gates, scoreboard
 from arcray.errors import ArcrayError, ConfigError
-from arcray.pipelines.rundir import RunDir
+from arcray.runtime.rundir import RunDir
 from arcray.pipelines.sampling import ConsistencyConfig, GenerateConfig, run_consistency, run_sc_generate
 from arcray.report import bar_plot, image, markdown_table, training_section, write_report
 from arcray.training.prepare import PrepareConfig, run_prepare

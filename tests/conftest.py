@@ -10,7 +10,7 @@ def local_ray():
     """One local Ray for the whole session (starting Ray costs seconds on 2 cores)."""
     import ray
 
-    from arcray.pipelines.ray_setup import ensure_ray
+    from arcray.runtime.ray_setup import ensure_ray
 
     if not ray.is_initialized():
         ensure_ray(num_cpus=2)

@@ -163,7 +163,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
 def run_gates(args: argparse.Namespace) -> int:
     from arcray.consistency import DEFAULT_GATES, Gate, evaluate_gates, format_gates, scoreboard
-    from arcray.pipelines.rundir import RunDir
+    from arcray.runtime.rundir import RunDir
     from arcray.pipelines.sampling import SAMPLES
     from arcray.validation import build_config
 

@@ -24,8 +24,8 @@ from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError
 from arcray.llm.config import CacheConfig
 from arcray.pipelines.progress import Progress
-from arcray.pipelines.ray_setup import forwarded_env
-from arcray.pipelines.rundir import RunDir, keyed
+from arcray.runtime.ray_setup import forwarded_env
+from arcray.runtime.rundir import RunDir, keyed
 from arcray.pipelines.teachers import build_teacher, preflight_teacher, validate_teacher
 from arcray.validation import build_config
 
@@ -162,7 +162,7 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
                     stage: str) -> None:
     import ray
 
-    from arcray.pipelines.ray_setup import ensure_ray
+    from arcray.runtime.ray_setup import ensure_ray
 
     ensure_ray()
     items = [{"task_id": t.id, "task": json.dumps(t.to_json())} for t in pending]

@@ -20,7 +20,7 @@ from arcray.arc.tasks import load_tasks
 from arcray.civilization.config import EvolutionConfig
 from arcray.llm.config import CacheConfig
 from arcray.pipelines.collect import ATTEMPTS, CollectConfig, run_collect
-from arcray.pipelines.rundir import RunDir, keyed
+from arcray.runtime.rundir import RunDir, keyed
 from arcray.validation import build_config
 
 STUDENT_EVOLUTION = EvolutionConfig(max_generations=3, population=2, use_analyst=False, select_by="train",

@@ -45,8 +45,8 @@ from arcray.consistency import (
 )
 from arcray.errors import ArcrayError
 from arcray.llm.config import AnyBackendConfig, CacheConfig
-from arcray.pipelines.ray_setup import forwarded_env, use_cpu_threads
-from arcray.pipelines.rundir import RunDir, keyed
+from arcray.runtime.ray_setup import forwarded_env, use_cpu_threads
+from arcray.runtime.rundir import RunDir, keyed
 from arcray.validation import build_config
 
 SAMPLES = "samples.jsonl"
@@ -319,7 +319,7 @@ def _sample_on_ray(config: _SamplingConfig, pending: list[Problem], sampling_for
     import ray
     from tqdm import tqdm
 
-    from arcray.pipelines.ray_setup import ensure_ray
+    from arcray.runtime.ray_setup import ensure_ray
 
     ensure_ray()
     gpus = config.num_gpus_per_actor

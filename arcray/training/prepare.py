@@ -22,7 +22,7 @@ from arcray.arc.tasks import load_tasks
 from arcray.civilization import prompts
 from arcray.errors import ArcrayError, ConfigError
 from arcray.jsonl import iter_jsonl
-from arcray.pipelines.rundir import RunDir
+from arcray.runtime.rundir import RunDir
 
 DATASET_DIR = "dataset"
 

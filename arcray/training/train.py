@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from arcray.errors import ArcrayError, ConfigError, did_you_mean
-from arcray.pipelines.rundir import RunDir, keyed
+from arcray.runtime.rundir import RunDir, keyed
 from arcray.training.config import TrainConfig
 from arcray.training.data import TrainingData, load_training_data
 
@@ -128,7 +128,7 @@ def _resolve_cpus(config: TrainConfig) -> TrainConfig:
         return config
     import ray
 
-    from arcray.pipelines.ray_setup import ensure_ray
+    from arcray.runtime.ray_setup import ensure_ray
 
     ensure_ray()
     largest = max((node["Resources"].get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=1)
@@ -143,7 +143,7 @@ def _fit(config: TrainConfig, data: TrainingData, run: RunDir, callbacks: list[A
 
     from functools import partial
 
-    from arcray.pipelines.ray_setup import SecretEnv, ensure_ray
+    from arcray.runtime.ray_setup import SecretEnv, ensure_ray
     from arcray.training.worker import train_loop_per_worker
 
     ensure_ray()

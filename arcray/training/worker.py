@@ -223,12 +223,12 @@ def epoch_metrics(log_history: list[dict[str, Any]], after_step: int) -> dict[st
 
 def train_loop_per_worker(loop: dict[str, Any], env=None) -> None:
     """The Ray Train entry point: ``loop`` holds the config, the rows and extra callbacks; ``env``
-    the driver's :class:`~arcray.pipelines.ray_setup.SecretEnv`."""
+    the driver's :class:`~arcray.runtime.ray_setup.SecretEnv`."""
     import ray.train
     import ray.train.torch
 
     from arcray.llm.hf import resolve_model
-    from arcray.pipelines.ray_setup import use_cpu_threads
+    from arcray.runtime.ray_setup import use_cpu_threads
 
     if env is not None:
         env.apply()

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from arcray.pipelines.ray_setup import SecretEnv, ensure_ray
-from arcray.pipelines.rundir import RunDir
+from arcray.runtime.ray_setup import SecretEnv, ensure_ray
+from arcray.runtime.rundir import RunDir
 from arcray.tuning.config import Dimension, TuneSettings
 from arcray.tuning.trial import SETTINGS_KEY, train_trial
 

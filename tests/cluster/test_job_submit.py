@@ -117,7 +117,7 @@ def test_token_auth_stays_on(ray_head):
 
 OWN_INSTANCE = """
 import ray
-from arcray.pipelines.ray_setup import ensure_ray
+from arcray.runtime.ray_setup import ensure_ray
 
 ensure_ray(num_cpus=1)
 

@@ -6,7 +6,7 @@ import os
 
 from fake_gemini import API_KEY
 from arcray.pipelines.collect import CollectConfig, run_collect
-from arcray.pipelines.rundir import RunDir
+from arcray.runtime.rundir import RunDir
 from arcray.training.prepare import PrepareConfig, run_prepare
 
 IDS = ["67a3c6ac", "68b16354", "3c9b0459", "6150a2bd", "74dd1130", "0d3d703e"]

@@ -8,7 +8,7 @@ from arcray.cli import main
 from arcray.errors import ConfigError
 from arcray.training.config import TrainConfig
 from arcray.training.train import _check_resumable, preflight
-from arcray.pipelines.rundir import RunDir
+from arcray.runtime.rundir import RunDir
 
 
 def build(chat_data, tmp_path, **fields):

@@ -31,7 +31,7 @@ class RunDir:
     """One run's folder: a local path, or a storage URI mirrored through a local staging folder."""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        from arcray.pipelines.storage import Mirror, is_uri
+        from arcray.runtime.storage import Mirror, is_uri
 
         self.location = str(path)
         self.mirror = Mirror(str(path)) if is_uri(path) else None

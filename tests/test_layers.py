@@ -1,0 +1,62 @@
+"""The layering, read from the source: every import statement of arcray/, function-level ones too."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "arcray"
+NO_RAY = ("arc", "civilization", "consistency", "search")  # the domain: testable without Ray
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports() -> dict[str, set[str]]:
+    """Each arcray module and the arcray modules it imports, anywhere in its body."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = module_name(path)
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets.add(node.module)
+                targets.update(f"{node.module}.{alias.name}" for alias in node.names)
+        graph[name] = {t for t in targets if t == "arcray" or t.startswith("arcray.")}
+    return graph
+
+
+def test_training_imports_nothing_from_pipelines():
+    offenders = {m: sorted(t for t in targets if t.startswith("arcray.pipelines"))
+                 for m, targets in imports().items() if m.startswith("arcray.training")}
+    assert {m: t for m, t in offenders.items() if t} == {}
+
+
+def test_the_runtime_layer_imports_no_stage():
+    stages = ("arcray.pipelines", "arcray.training", "arcray.tuning", "arcray.cli")
+    offenders = {m: sorted(t for t in targets if t.startswith(stages))
+                 for m, targets in imports().items() if m.startswith("arcray.runtime")}
+    assert {m: t for m, t in offenders.items() if t} == {}
+
+
+def test_the_domain_never_imports_ray_or_the_layers_above_it():
+    above = ("arcray.pipelines", "arcray.training", "arcray.tuning", "arcray.cli", "arcray.runtime")
+    for path in PACKAGE.rglob("*.py"):
+        name = module_name(path)
+        if name.count(".") == 0 or name.split(".")[1] not in NO_RAY:
+            continue
+        tree = ast.parse(path.read_text())
+        modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        modules |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not any(m == "ray" or m.startswith("ray.") for m in modules), name
+        assert not any(m.startswith(above) for m in modules), name
+
+
+def test_the_graph_is_read_at_all():
+    graph = imports()
+    assert "arcray.runtime.ray_setup" in graph["arcray.training.train"]  # a function-level import, found
+    assert len(graph) > 80
