@@ -36,9 +36,16 @@ def _sampler(settings: TuneSettings):
 
     if settings.sampler == "random":
         return optuna.samplers.RandomSampler(seed=settings.seed)
-    if settings.sampler == "nsga2" or settings.multi_objective:
-        return optuna.samplers.NSGAIISampler(seed=settings.seed) if settings.sampler == "nsga2" else optuna.samplers.TPESampler(seed=settings.seed)
-    return optuna.samplers.TPESampler(seed=settings.seed)
+    if settings.sampler == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=settings.seed)
+    return optuna.samplers.TPESampler(seed=settings.seed)  # TPE handles several objectives too
+
+
+def max_epochs(settings: TuneSettings) -> int:
+    """The most epochs any trial can train (ASHA's horizon), whatever kind of dimension epochs is."""
+    if "epochs" in settings.space:
+        return int(max(settings.space["epochs"].probes()))
+    return int(settings.train.get("epochs", 3))
 
 
 def build_tuner(settings: TuneSettings):
@@ -57,9 +64,7 @@ def build_tuner(settings: TuneSettings):
     )
     scheduler = None
     if settings.use_asha:
-        max_epochs = max(settings.space["epochs"].choice or [settings.train.get("epochs", 3)]) if "epochs" in settings.space \
-            else settings.train.get("epochs", 3)
-        scheduler = ASHAScheduler(metric=metrics[0], mode=modes[0], time_attr="training_iteration", max_t=max_epochs + 1,
+        scheduler = ASHAScheduler(metric=metrics[0], mode=modes[0], time_attr="training_iteration", max_t=max_epochs(settings) + 1,
                                   grace_period=settings.asha.grace_period, reduction_factor=settings.asha.reduction_factor)
     param_space = {name: tune_dimension(d) for name, d in settings.space.items()}
     param_space[SETTINGS_KEY] = settings.model_dump_json()

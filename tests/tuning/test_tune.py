@@ -13,7 +13,7 @@ import yaml
 
 from arcray.errors import ConfigError
 from arcray.tuning.config import TuneSettings
-from arcray.tuning.search import build_missing_data, preflight, run_tune
+from arcray.tuning.search import build_missing_data, max_epochs, preflight, run_tune
 from arcray.validation import build_config
 
 FAST_TRAIN = {"batch_size": 4, "grad_accum": 1, "load_in_4bit": False, "max_length": 128, "merge": False}
@@ -118,3 +118,11 @@ def test_killed_search_is_restored_without_rerunning_finished_trials(tmp_path, t
     for name in finished_before:  # a finished trial's training and evaluation never ran again
         assert len((out / "trials" / name / "work.jsonl").read_text().splitlines()) == 1
     assert len(list(out.glob("trials/*/metrics.json"))) == 3
+
+
+def test_asha_horizon_covers_every_kind_of_epochs_dimension(tmp_path, tiny_base, chat_data):
+    space = {**SMALL_SPACE, "epochs": {"int_range": [1, 6]}}
+    assert max_epochs(settings(tmp_path, tiny_base, chat_data, space=space)) == 6  # was capped at 3 (+1)
+    assert max_epochs(settings(tmp_path, tiny_base, chat_data)) == 2
+    no_epochs = {k: v for k, v in SMALL_SPACE.items() if k != "epochs"}
+    assert max_epochs(settings(tmp_path, tiny_base, chat_data, space=no_epochs, train={**FAST_TRAIN, "epochs": 5})) == 5
