@@ -94,14 +94,16 @@ def export_study(settings: TuneSettings, rows: list[dict[str, Any]]) -> None:
 
     name = f"{EXPERIMENT}-{settings.out.name}"
     storage = optuna.storages.RDBStorage(settings.optuna_url())
-    try:
-        optuna.delete_study(study_name=name, storage=storage)  # rebuilt whole from Tune's results
-    except KeyError:
-        pass
-    study = optuna.create_study(study_name=name, storage=storage, directions=[
-        "maximize" if o.mode == "max" else "minimize" for o in settings.objectives])
+    directions = ["maximize" if o.mode == "max" else "minimize" for o in settings.objectives]
+    study = optuna.create_study(study_name=name, storage=storage, directions=directions, load_if_exists=True)
+    if [d.name.lower() for d in study.directions] != directions:  # the objectives changed: a new study
+        optuna.delete_study(study_name=name, storage=storage)
+        study = optuna.create_study(study_name=name, storage=storage, directions=directions)
+    exported = {t.user_attrs.get("trial") for t in study.get_trials(deepcopy=False)}
     distributions = {k: distribution(d) for k, d in settings.space.items()}
     for row in rows:
+        if row["trial"] in exported:
+            continue  # already in the study from an earlier run: its id and history stay
         values = [row.get(o.metric) for o in settings.objectives]
         complete = row["status"] == "done" and all(v is not None for v in values)
         state = optuna.trial.TrialState.COMPLETE if complete else (

@@ -13,7 +13,7 @@ import yaml
 
 from arcray.errors import ConfigError
 from arcray.tuning.config import TuneSettings
-from arcray.tuning.search import build_missing_data, max_epochs, preflight, run_tune
+from arcray.tuning.search import build_missing_data, export_study, max_epochs, preflight, run_tune
 from arcray.validation import build_config
 
 FAST_TRAIN = {"batch_size": 4, "grad_accum": 1, "load_in_4bit": False, "max_length": 128, "merge": False}
@@ -126,3 +126,18 @@ def test_asha_horizon_covers_every_kind_of_epochs_dimension(tmp_path, tiny_base,
     assert max_epochs(settings(tmp_path, tiny_base, chat_data)) == 2
     no_epochs = {k: v for k, v in SMALL_SPACE.items() if k != "epochs"}
     assert max_epochs(settings(tmp_path, tiny_base, chat_data, space=no_epochs, train={**FAST_TRAIN, "epochs": 5})) == 5
+
+
+def test_the_optuna_study_grows_with_each_run_instead_of_being_rebuilt(tmp_path, tiny_base, chat_data):
+    import optuna
+
+    config = settings(tmp_path, tiny_base, chat_data)
+    config.out.mkdir(parents=True)  # run_tune makes it before it exports
+    row = {"status": "done", "lora_r": 2, "lr": 1e-3, "epochs": 1, "eval_loss": 1.5}
+    export_study(config, [{**row, "trial": "a"}])
+    study_name = optuna.get_all_study_names(config.optuna_url())[0]
+    first = optuna.load_study(study_name=study_name, storage=config.optuna_url()).trials[0]
+    export_study(config, [{**row, "trial": "a"}, {**row, "trial": "b", "lora_r": 4, "eval_loss": 1.2}])
+    trials = optuna.load_study(study_name=study_name, storage=config.optuna_url()).trials
+    assert [t.user_attrs["trial"] for t in trials] == ["a", "b"]
+    assert trials[0]._trial_id == first._trial_id  # the earlier trial was kept, not re-made
