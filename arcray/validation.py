@@ -1,14 +1,30 @@
-"""Turning a pydantic validation error into one line that names the field and the fix."""
+"""What every typed config shares: the strict base model, the run-directory field, and the one
+explainer that turns a pydantic validation error into one line naming the field and the fix."""
 
 from __future__ import annotations
 
+import os
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from arcray.errors import ConfigError, did_you_mean
+
+
+class Strict(BaseModel):
+    """A config part: unknown keys are refused (with "did you mean"), values never change once built."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _path_as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, os.PathLike) else value
+
+
+# A run directory: a local path (given as str or Path) or a storage URI (s3://…, gs://…), kept as text.
+RunOut = Annotated[str, BeforeValidator(_path_as_text)]
 
 
 def absolute_if_folder(value: str) -> str:

@@ -95,7 +95,7 @@ def resolve(config: dict[str, Any], out: Path) -> dict[str, Any]:
 
 def collect(config: dict[str, Any], out: Path) -> dict[str, Any]:
     settings = collect_config(config, out)
-    print(f"[1/4] collect with the {settings.teacher['backend']} teacher on {settings.tasks}", flush=True)
+    print(f"[1/4] collect with the {settings.teacher.backend} teacher on {settings.tasks}", flush=True)
     return run_collect(settings)
 
 

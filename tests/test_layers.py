@@ -15,17 +15,22 @@ def module_name(path: Path) -> str:
 
 
 def imports() -> dict[str, set[str]]:
-    """Each arcray module and the arcray modules it imports, anywhere in its body."""
+    """Each arcray module and the arcray modules it imports, anywhere in its body.
+
+    ``from pkg import sub`` names the submodule ``pkg.sub`` (not ``pkg``, whose ``__init__`` Python
+    has already begun); ``from pkg import name`` names ``pkg``.
+    """
+    paths = {module_name(path): path for path in PACKAGE.rglob("*.py")}
     graph: dict[str, set[str]] = {}
-    for path in PACKAGE.rglob("*.py"):
-        name = module_name(path)
+    for name, path in paths.items():
         targets: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, ast.Import):
                 targets.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                targets.add(node.module)
-                targets.update(f"{node.module}.{alias.name}" for alias in node.names)
+                for alias in node.names:
+                    sub = f"{node.module}.{alias.name}"
+                    targets.add(sub if sub in paths else node.module)
         graph[name] = {t for t in targets if t == "arcray" or t.startswith("arcray.")}
     return graph
 
@@ -60,3 +65,45 @@ def test_the_graph_is_read_at_all():
     graph = imports()
     assert "arcray.runtime.ray_setup" in graph["arcray.training.train"]  # a function-level import, found
     assert len(graph) > 80
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of two or more modules (Tarjan's algorithm), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_imports_itself_in_a_circle():
+    graph = imports()
+    modules = {name: {t for t in targets if t in graph and t != name} for name, targets in graph.items()}
+    assert cycles(modules) == []
+
+
+def test_a_circle_would_be_found():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

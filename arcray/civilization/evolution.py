@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
+from arcray.arc.attempt import TEACHER, Attempt, CandidateRecord
 from arcray.arc.fitness import FitnessResult, evaluate_solver
 from arcray.arc.render import RenderConfig, extract_code
 from arcray.arc.sandbox import Sandbox
@@ -34,6 +34,7 @@ class Candidate:
     result: FitnessResult | None = None
     parent: int | None = None  # index of the refined candidate in the previous generation's survivors
     error: str | None = None  # the teacher's failure, when no text came back
+    completion: str | None = None  # the model's raw text
 
     @property
     def fitness(self) -> float:
@@ -47,19 +48,15 @@ class Candidate:
     def test_correct(self) -> int:
         return self.result.test_correct if self.result else 0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "generation": self.generation,
-            "origin": self.origin,
-            "parent": self.parent,
-            "code": self.code,
-            "fitness": self.fitness,
-            "train_correct": self.train_correct,
-            "test_correct": self.test_correct,
-            "runnable_share": round(self.result.runnable_share, 4) if self.result else 0.0,
-            "failures": [e.feedback() for e in self.result.examples if not e.correct] if self.result else [],
-            "error": self.error,
-        }
+    def to_record(self) -> CandidateRecord:
+        return CandidateRecord(
+            generation=self.generation, origin=self.origin, parent=self.parent, code=self.code,
+            completion=self.completion, fitness=self.fitness, train_correct=self.train_correct,
+            test_correct=self.test_correct,
+            runnable_share=round(self.result.runnable_share, 4) if self.result else 0.0,
+            failures=[e.feedback() for e in self.result.examples if not e.correct] if self.result else [],
+            error=self.error,
+        )
 
 
 @dataclass
@@ -79,27 +76,28 @@ class EvolutionResult:
     def candidates(self) -> list[Candidate]:
         return [c for generation in self.generations for c in generation]
 
-    def to_record(self, price=None) -> dict[str, Any]:
+    def to_record(self, price=None) -> Attempt:
         """One line of ``attempts.jsonl``."""
         best = self.best
-        return {
-            "task_id": self.task_id,
-            "fitness": best.fitness if best else 0.0,
-            "train_correct": best.train_correct if best else 0,
-            "train_total": best.result.train_total if best and best.result else None,
-            "test_correct": best.test_correct if best else 0,
-            "test_total": best.result.test_total if best and best.result else None,
-            "analyst_spec": self.spec,
-            "solver_code": best.code if best else None,
-            "test_outputs": best.result.test_outputs() if best and best.result else [],
-            "runnable_share": _runnable_share(self.candidates),
-            "generations": [[c.to_dict() for c in generation] for generation in self.generations],
-            "usage": self.usage.to_dict(price),
-            "error": self.error,
-            "failure": "teacher" if self.error else None,
-            "warnings": self.warnings,
-            "wall_s": round(self.wall_s, 3),
-        }
+        result = best.result if best else None
+        return Attempt(
+            task_id=self.task_id,
+            fitness=best.fitness if best else 0.0,
+            train_correct=best.train_correct if best else 0,
+            train_total=result.train_total if result else None,
+            test_correct=best.test_correct if best else 0,
+            test_total=result.test_total if result else None,
+            analyst_spec=self.spec,
+            solver_code=best.code if best else None,
+            test_outputs=result.test_outputs() if result else [],
+            runnable_share=_runnable_share(self.candidates),
+            generations=[[c.to_record() for c in generation] for generation in self.generations],
+            usage=self.usage.to_dict(price),
+            error=self.error,
+            failure=TEACHER if self.error else None,
+            warnings=self.warnings,
+            wall_s=round(self.wall_s, 3),
+        )
 
 
 def _runnable_share(candidates: list[Candidate]) -> float:
@@ -136,7 +134,7 @@ def run_evolution(
         if not completion.ok:
             return Candidate(generation, origin, None, parent=parent, error=f"{completion.error_kind}: {completion.error}")
         code = extract_code(completion.text)
-        made = Candidate(generation, origin, code, parent=parent)
+        made = Candidate(generation, origin, code, parent=parent, completion=completion.text)
         if code is not None:
             made.result = evaluate_solver(code, task, sandbox)
         return made

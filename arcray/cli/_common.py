@@ -10,9 +10,15 @@ from typing import Any
 
 def add_task_selection(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
     """--tasks SOURCE [--ids a,b] [--limit N]."""
-    parser.add_argument("--tasks", required=required, metavar="SOURCE",
-                        help="a bundled set (arc1/train, arc1/eval, arc2/…, arc2025/…), a Kaggle *_challenges.json, or a folder of task files")
+    parser.add_argument("--tasks", required=required, metavar="SOURCE", help=task_source_help())
     add_ids_and_limit(parser)
+
+
+def task_source_help() -> str:
+    """Every registered ARC task source, as its spec syntax (the registry is the one list)."""
+    from arcray.arc.sources import all_sources
+
+    return "a task source: " + "; ".join(f"{s.syntax} ({s.summary})" for s in all_sources())
 
 
 def add_ids_and_limit(parser: argparse.ArgumentParser) -> None:

@@ -57,7 +57,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", help="generation backend (default hf)")
     parser.add_argument("--model", metavar="NAME", help="model: smollm2-135m (default), a folder or a hub id")
     parser.add_argument("--adapter", type=Path, metavar="DIR", help="hf: a PEFT adapter on top of the model")
-    parser.add_argument("--category", help="math, code, reasoning, creativity, knowledge or instruction")
+    from arcray.consistency.categories import CATEGORIES
+
+    parser.add_argument("--category", help=", ".join(CATEGORIES))
     parser.add_argument("--dataset", metavar="SOURCE",
                         help="arith (math default), humaneval (code default), gsm8k:PATH, mbpp:PATH, prompts:PATH, run:PATH")
     parser.add_argument("--limit", type=int, metavar="N", help="only N prompts")

@@ -91,14 +91,9 @@ def _prompt(args: argparse.Namespace) -> Any:
 
 
 def _build(config_class: Any, **values: Any) -> Any:
-    from pydantic import ValidationError
+    from arcray.validation import build_config
 
-    from arcray.llm.config import explain
-
-    try:
-        return config_class(**values)
-    except ValidationError as error:
-        raise ConfigError(explain(error, "generate")) from None
+    return build_config(config_class, "generate", **values)
 
 
 def _print_text(completions: list[Any], report: dict[str, Any]) -> None:

@@ -6,12 +6,12 @@ import argparse
 
 from arcray.arc.render import RenderConfig, render_task
 from arcray.arc.tasks import load_tasks
-from arcray.cli._common import add_ids_and_limit, add_json_flag, print_json
+from arcray.cli._common import add_ids_and_limit, add_json_flag, print_json, task_source_help
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("tasks", help="list or show ARC tasks", description="List the tasks of a source, or show one.")
-    parser.add_argument("source", help="a bundled set (arc1/train, arc1/eval, …), a Kaggle *_challenges.json, or a folder")
+    parser.add_argument("source", help=task_source_help())
     add_ids_and_limit(parser)
     parser.add_argument("--show", metavar="ID", help="print this task's pairs and test inputs")
     parser.add_argument("--answers", action="store_true", help="with --show, also print the test outputs")

@@ -1,4 +1,4 @@
-"""Self-consistency: categories and temperatures, benchmarks, answer extraction, metrics, gates.
+"""Self-consistency: categories (a registry of specs), benchmarks, answer extraction, metrics, gates.
 
     from arcray.consistency import DatasetSpec, Judge, load_problems, prompt_record
 
@@ -14,9 +14,12 @@ from arcray.consistency.categories import (
     CATEGORIES,
     DEFAULT_TEMPERATURES,
     Category,
+    CategorySpec,
     TemperatureTable,
     Temperatures,
+    get_category,
     parse_category,
+    register_category,
 )
 from arcray.consistency.datasets import DEFAULT_SOURCES, DatasetSpec, default_source, load_problems
 from arcray.consistency.gates import DEFAULT_GATES, Criterion, Gate, GateResult, evaluate_gates, format_gates, scoreboard
@@ -28,7 +31,8 @@ from arcray.consistency.score import prompt_record, score_responses
 from arcray.consistency.vote import Vote, majority_vote
 
 __all__ = [
-    "CATEGORIES", "Category", "DEFAULT_TEMPERATURES", "TemperatureTable", "Temperatures", "parse_category",
+    "CATEGORIES", "Category", "CategorySpec", "DEFAULT_TEMPERATURES", "TemperatureTable", "Temperatures",
+    "get_category", "parse_category", "register_category",
     "DEFAULT_SOURCES", "DatasetSpec", "default_source", "load_problems",
     "DEFAULT_GATES", "Criterion", "Gate", "GateResult", "evaluate_gates", "format_gates", "scoreboard",
     "Answer", "Judge", "MathProblem", "in_heldout", "math_problem", "math_problems",

@@ -10,7 +10,8 @@
 | ``run:PATH`` | any | records written by arcray (``failures.jsonl``, ``samples.jsonl``): their problems again |
 | ``PATH`` | by its fields | one of the file formats above, told apart by the first record's keys |
 
-``offset`` and ``limit`` select a range of any source.
+``offset`` and ``limit`` select a range of any source. A text prompt from a file is put to the
+model by its category's ``prompt`` (:mod:`arcray.consistency.categories`); chat messages as given.
 """
 
 from __future__ import annotations
@@ -24,14 +25,12 @@ from typing import Any, Callable, Iterator
 from pydantic import BaseModel, ConfigDict, Field
 
 from arcray.consistency import prompts
-from arcray.consistency.categories import Category, parse_category
+from arcray.consistency.categories import DEFAULT_SOURCES, Category, get_category  # noqa: F401  DEFAULT_SOURCES: re-exported
 from arcray.consistency.extract import normalize_number
 from arcray.consistency.mathgen import Split, iter_math_problems
 from arcray.consistency.problems import Problem
 from arcray.errors import ArcrayError, ConfigError, did_you_mean
 from arcray.jsonl import iter_jsonl
-
-DEFAULT_SOURCES = {"math": "arith", "code": "humaneval"}
 
 
 class DatasetSpec(BaseModel):
@@ -67,10 +66,11 @@ def register_source(name: str, category: str | None, *, needs_path: bool):
 
 
 def default_source(category: str) -> str:
-    category = parse_category(category)
-    if category not in DEFAULT_SOURCES:
-        raise ConfigError(f"category {category} has no built-in dataset; pass --dataset prompts:PATH (a JSONL of prompts)")
-    return DEFAULT_SOURCES[category]
+    """The dataset a category alone samples (its spec's ``default_source``)."""
+    spec = get_category(category)
+    if spec.default_source is None:
+        raise ConfigError(f"category {spec.name} has no built-in dataset; pass --dataset prompts:PATH (a JSONL of prompts)")
+    return spec.default_source
 
 
 def load_problems(spec: DatasetSpec) -> list[Problem]:
@@ -207,8 +207,9 @@ def _prompts(spec: DatasetSpec, path: Path | None) -> Iterator[Problem]:
         prompt = record["prompt"]
         question = prompt if isinstance(prompt, str) else "\n".join(str(m.get("content", "")) for m in prompt)
         reference = record.get("reference", record.get("answer"))
-        yield Problem(id=str(record.get("id", f"prompt-{number}")), category=category,
-                      prompt=prompts.text_prompt(prompt) if isinstance(prompt, str) else prompt, question=question,
+        if isinstance(prompt, str):
+            prompt = get_category(category).prompt(prompt)
+        yield Problem(id=str(record.get("id", f"prompt-{number}")), category=category, prompt=prompt, question=question,
                       reference=None if reference is None else str(reference), source=f"prompts:{path}")
 
 

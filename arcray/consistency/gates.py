@@ -14,7 +14,8 @@ from typing import Any, Iterable, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arcray.consistency import metrics
-from arcray.consistency.categories import Category
+from arcray.consistency.categories import parse_category
+from arcray.errors import ConfigError
 
 _OPS = {">=": operator.ge, ">": operator.gt, "<": operator.lt, "<=": operator.le}
 Status = Literal["pass", "fail", "not measured", "incomplete"]
@@ -24,7 +25,7 @@ class Criterion(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     metric: str = Field(description="a registered metric: consistency, accuracy, tie_rate, maj_accuracy, ...")
-    category: Category | Literal["all"] = Field("all", description="which prompts: one category, or all measured")
+    category: str = Field("all", description="which prompts: a registered category, or all measured")
     op: Literal[">=", ">", "<", "<="] = ">="
     threshold: float
     optional: bool = Field(False, description="judged only when measured (a category the run did not sample)")
@@ -34,6 +35,16 @@ class Criterion(BaseModel):
     def _known(cls, value: str) -> str:
         metrics.get_metric(value)
         return value
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, value: str) -> str:
+        if value.strip().lower() == "all":
+            return "all"
+        try:
+            return parse_category(value)
+        except ConfigError as error:
+            raise ConfigError(f"{error}, or all") from None
 
     def label(self) -> str:
         scope = "" if self.category == "all" else f"{self.category.upper()} "

@@ -1,45 +1,20 @@
 """The extract filter: each response becomes an :class:`Answer`, the thing that votes and is scored.
 
-MATH: the final number, correct when it equals the reference. CODE: the function from the reply,
-run with the problem's tests in the arcray sandbox (correct when the program runs to the end),
-voting by its normalised text. Others: the normalised text, correct when it equals the reference.
+Each problem's category says how (:mod:`arcray.consistency.categories`): its extractor gives the
+answer that votes, and its judge says whether it is correct. A category without a judge of its
+own is correct when the extracted answer equals the normalised reference (MATH: the final number;
+the plain-text categories: the normalised text). CODE runs the function with the problem's tests
+in the arcray sandbox, which the Judge holds.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 from arcray.arc.sandbox import Sandbox, SandboxConfig
-from arcray.consistency.extract import (
-    defines_function,
-    extract_code,
-    extract_number,
-    extract_text_answer,
-    normalize_code,
-    normalize_number,
-    normalize_text,
-)
+from arcray.consistency.answer import Answer
+from arcray.consistency.categories import CategorySpec, get_category
 from arcray.consistency.problems import Problem
 
-
-@dataclass(frozen=True)
-class Answer:
-    """One response, judged. ``key`` votes (None: no answer given); ``correct`` is None without a reference."""
-
-    key: str | None
-    correct: bool | None = None
-    outcome: str = ""  # CODE: the sandbox outcome kind, with its message when it failed
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def code_program(problem: Problem, reply: str) -> tuple[str, str]:
-    """(the code in the reply, the program that tests it: preamble, code, tests)."""
-    code = extract_code(reply)
-    if problem.entry_point and not defines_function(code, problem.entry_point) and code[:1] in (" ", "\t"):
-        return code, f"{problem.preamble}{code}\n\n{problem.tests}\n"  # a bare body completes the preamble's def
-    return code, f"{problem.preamble}\n\n{code}\n\n{problem.tests}\n"
+__all__ = ["Answer", "Judge"]
 
 
 class Judge:
@@ -52,38 +27,15 @@ class Judge:
 
     def answers(self, problem: Problem, responses: list[str | None]) -> list[Answer]:
         """One answer per response; a failed completion (None) is no answer."""
-        if problem.category == "code":
-            return self._code_answers(problem, responses)
-        return [self.answer(problem, text) for text in responses]
+        spec = get_category(problem.category)
+        if spec.judge is not None:
+            return spec.judge(problem, list(responses), self)
+        return [_matched(spec, problem, text) for text in responses]
 
     def answer(self, problem: Problem, text: str | None) -> Answer:
         if text is None:
             return Answer(None, False if problem.reference is not None else None)
-        if problem.category == "math":
-            key = extract_number(text)
-            reference = normalize_number(problem.reference) if problem.reference is not None else None
-        elif problem.category == "code":
-            return self._code_answers(problem, [text])[0]
-        else:
-            key = extract_text_answer(text)
-            reference = normalize_text(problem.reference) if problem.reference is not None else None
-        correct = None if reference is None else key is not None and key == reference
-        return Answer(key, correct)
-
-    def _code_answers(self, problem: Problem, responses: list[str | None]) -> list[Answer]:
-        by_program: dict[str, Answer] = {}  # identical programs run once
-        answers = []
-        for text in responses:
-            if text is None or not text.strip():
-                answers.append(Answer(None, False))
-                continue
-            code, program = code_program(problem, text)
-            if program not in by_program:
-                outcome = self.sandbox.run_program(program, timeout_s=self.code_timeout_s)
-                key = normalize_code(code) or " ".join(code.split()) or None
-                by_program[program] = Answer(key, outcome.ok, outcome.describe() if not outcome.ok else "ok")
-            answers.append(by_program[program])
-        return answers
+        return self.answers(problem, [text])[0]
 
     @property
     def sandbox(self) -> Sandbox:
@@ -101,3 +53,13 @@ class Judge:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _matched(spec: CategorySpec, problem: Problem, text: str | None) -> Answer:
+    """The default judge: the extracted answer, correct when it equals the normalised reference."""
+    if text is None:
+        return Answer(None, False if problem.reference is not None else None)
+    key = spec.extract(text)
+    reference = spec.normalize_reference(problem.reference) if problem.reference is not None else None
+    correct = None if reference is None else key is not None and key == reference
+    return Answer(key, correct)

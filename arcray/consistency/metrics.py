@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from arcray.consistency.judge import Answer
+from arcray.consistency.answer import Answer
 from arcray.consistency.vote import Vote
 from arcray.errors import ConfigError, did_you_mean
 

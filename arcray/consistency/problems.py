@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from arcray.consistency.categories import parse_category
-from arcray.errors import ArcrayError
+# the registry itself, not the package: the code category imports this module
+from arcray.consistency.categories.registry import get_category
+from arcray.errors import ArcrayError, ConfigError, did_you_mean
 
 Prompt = Any  # text, or a list of {"role", "content"} messages (arcray.llm.Prompt)
 
@@ -17,7 +18,8 @@ class Problem:
 
     MATH: ``reference`` is the final number. CODE: the model's function is appended to
     ``preamble`` and followed by ``tests`` (which call ``entry_point``); the program passes when
-    it runs to the end. Other categories: ``reference`` (optional) is the expected text.
+    it runs to the end. Other categories: ``reference`` (optional) is the expected text. The
+    fields a category cannot judge without are its spec's ``requires``.
     """
 
     id: str
@@ -32,9 +34,16 @@ class Problem:
     source: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "category", parse_category(self.category))
-        if self.category == "code" and not self.tests:
-            raise ArcrayError(f"code problem {self.id!r} has no tests; a code problem needs tests to judge answers")
+        spec = get_category(self.category)
+        object.__setattr__(self, "category", spec.name)
+        for name in spec.requires:
+            if name not in _FIELDS:
+                raise ConfigError(f"category {spec.name} requires {name!r}{did_you_mean(name, _FIELDS)}, which is not "
+                                  f"a Problem field; fix its CategorySpec(requires=...)")
+            if not getattr(self, name):
+                article = "an" if spec.name[0] in "aeiou" else "a"
+                raise ArcrayError(f"{spec.name} problem {self.id!r} has no {name}; "
+                                  f"{article} {spec.name} problem needs {name} to judge answers")
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,3 +56,6 @@ class Problem:
         if missing:
             raise ArcrayError(f"a problem record needs {', '.join(missing)}; pass a file written by arcray consistency")
         return cls(**{k: v for k, v in record.items() if k in known})
+
+
+_FIELDS = tuple(f.name for f in fields(Problem))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
+from arcray.consistency.categories import get_category
 from arcray.consistency.problems import Problem
 from arcray.errors import ArcrayError
 
@@ -19,12 +20,13 @@ _CALCULATOR = re.compile(r"<<[^<>]*>>")  # GSM8K's calculator annotations: "3*4 
 
 
 def reference_text(problem: Problem) -> str | None:
-    """The answer a model should give: the worked solution without calculator annotations
-    (MATH) or the reference code in a python block (CODE); None when the problem has none."""
+    """The answer a model should give: the worked solution as the category writes it (CODE: in a
+    python block), by default without calculator annotations; None when the problem has none."""
     if not problem.solution:
         return None
-    if problem.category == "code":
-        return f"```python\n{problem.solution.rstrip()}\n```"
+    write = get_category(problem.category).reference_response
+    if write is not None:
+        return write(problem.solution)
     return _CALCULATOR.sub("", problem.solution).strip()
 
 

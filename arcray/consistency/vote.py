@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from arcray.consistency.judge import Answer
+from arcray.consistency.answer import Answer
 
 
 @dataclass(frozen=True)

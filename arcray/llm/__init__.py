@@ -11,17 +11,10 @@ this package imports neither torch, the SDK, nor Ray; a backend loads what it ne
 
 from arcray.llm.backend import Backend
 from arcray.llm.cache import CachedBackend, ResponseCache
-from arcray.llm.config import (
-    AnyBackendConfig,
-    BackendConfig,
-    CacheConfig,
-    GeminiConfig,
-    HFConfig,
-    RateLimitConfig,
-    RetryConfig,
-    parse_backend_config,
-)
-from arcray.llm.registry import backend_names, get_backend, register_backend
+from arcray.llm.config import BackendConfig, CacheConfig, RateLimitConfig, RetryConfig
+from arcray.llm.gemini import GeminiConfig
+from arcray.llm.hf import HFConfig
+from arcray.llm.registry import AnyBackendConfig, backend_names, get_backend, parse_backend_config, register_backend
 from arcray.llm.types import Completion, ErrorKind, Message, Prompt, SamplingParams
 from arcray.llm.usage import Price, Usage
 

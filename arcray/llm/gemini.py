@@ -14,15 +14,17 @@ import logging
 import os
 import random
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from arcray.errors import ConfigError
 from arcray.llm.backend import Backend, NormalizedPrompt
-from arcray.llm.config import GeminiConfig
+from arcray.llm.config import BackendConfig, RateLimitConfig, RetryConfig
 from arcray.llm.ratelimit import RateLimiter, shared_rate_limiter
 from arcray.llm.retry import AttemptFailure, call_with_retries, retry_info_delay
 from arcray.llm.types import Completion, SamplingParams
-from arcray.llm.usage import Price
+from arcray.llm.usage import DEFAULT_GEMINI_PRICES, Price
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,24 @@ def api_key_from_env() -> str:
         "no Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) in the environment of every node "
         "(create one at https://aistudio.google.com/apikey)"
     )
+
+
+class GeminiConfig(BackendConfig):
+    """The Gemini teacher through the google-genai SDK (key from GEMINI_API_KEY or GOOGLE_API_KEY)."""
+
+    backend: Literal["gemini"] = "gemini"
+    model: str = "gemini-2.5-flash"
+    timeout_s: float = Field(120.0, gt=0.0, description="per-request timeout")
+    max_concurrency: int = Field(8, ge=1, description="requests in flight per backend instance")
+    thinking_budget: int | None = Field(
+        None, ge=-1, description="thinking tokens; 0 off, -1 dynamic, None: the model's default"
+    )
+    retry: RetryConfig = RetryConfig()
+    rate_limit: RateLimitConfig = RateLimitConfig()
+    prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_GEMINI_PRICES))
+
+    def preflight(self) -> None:
+        api_key_from_env()
 
 
 def _transport_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:

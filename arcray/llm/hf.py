@@ -13,12 +13,15 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
 
 from arcray.errors import ConfigError, did_you_mean
-from arcray.llm import smollm2
+import arcray.llm.smollm2 as smollm2
 from arcray.llm.backend import Backend, NormalizedPrompt
-from arcray.llm.config import HFConfig
+from arcray.llm.config import BackendConfig
+from arcray.llm.loading import load_causal_lm, load_tokenizer
 from arcray.llm.types import Completion, SamplingParams
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,31 @@ def fingerprint(path: str | Path) -> str:
         return str(path)
     listing = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in folder.iterdir() if f.is_file())
     return hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:16]
+
+
+class HFConfig(BackendConfig):
+    """A local Hugging Face causal LM: a folder, a hub id, or the embedded ``smollm2-135m``."""
+
+    backend: Literal["hf"] = "hf"
+    model: str = "smollm2-135m"
+    adapter: Path | None = Field(None, description="PEFT LoRA adapter folder loaded on top of the model")
+    load_in_4bit: bool = Field(False, description="bitsandbytes NF4 quantization of the base")
+    device: str = Field("auto", description="auto (cuda when present, else cpu), cpu, cuda, cuda:1, ...")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto: bfloat16 on CUDA, float32 on CPU"
+    )
+    batch_size: int = Field(16, ge=1, description="prompts per generate call (each with its n samples)")
+
+    @model_validator(mode="after")
+    def _adapter_exists(self) -> HFConfig:
+        if self.adapter is not None and not (self.adapter / "adapter_config.json").is_file():
+            raise ValueError(
+                f"adapter {str(self.adapter)!r} has no adapter_config.json; point it at a PEFT adapter folder"
+            )
+        return self
+
+    def preflight(self) -> None:
+        resolve_model(self.model, convert=False)
 
 
 def _device(choice: str) -> str:
@@ -92,33 +120,12 @@ class HFBackend(Backend):
 
     # -- loading ---------------------------------------------------------------------------
     def _load_tokenizer(self) -> Any:
-        from transformers import AutoTokenizer
-
         adapter = self.config.adapter
         source = adapter if adapter and (adapter / "tokenizer_config.json").is_file() else self.model_path
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        tokenizer.padding_side = "left"
-        if tokenizer.pad_token_id is None:
-            tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
-        return tokenizer
+        return load_tokenizer(str(source), padding_side="left")
 
     def _load_model(self) -> Any:
-        from transformers import AutoModelForCausalLM
-
-        kwargs: dict[str, Any] = {"dtype": self.dtype}
-        if self.config.load_in_4bit:
-            from transformers import BitsAndBytesConfig
-
-            kwargs["quantization_config"] = BitsAndBytesConfig(
-                load_in_4bit=True,
-                bnb_4bit_quant_type="nf4",
-                bnb_4bit_use_double_quant=True,
-                bnb_4bit_compute_dtype=self.dtype,
-            )
-            kwargs["device_map"] = {"": self.device}
-        model = AutoModelForCausalLM.from_pretrained(self.model_path, **kwargs)
-        if not self.config.load_in_4bit:
-            model.to(self.device)
+        model = load_causal_lm(self.model_path, load_in_4bit=self.config.load_in_4bit, device=self.device, dtype=self.dtype)
         if self.config.adapter is not None:
             from peft import PeftModel
 

@@ -1,17 +1,33 @@
-"""Backends by name: each name maps to its config class and (lazily imported) implementation."""
+"""Backends by name: each name maps to its config class and its implementation.
+
+A stage config embeds a backend as ``teacher: AnyBackendConfig``; the ``backend`` key picks the
+config class from this registry, so an experiment switches teacher or student by config alone:
+
+    teacher: {backend: gemini, model: gemini-2.5-flash, rate_limit: {requests_per_minute: 1000}}
+    student: {backend: hf, model: smollm2-135m, adapter: runs/arc-qlora/adapter}
+
+Adding a backend is one file holding its config class beside its ``Backend`` subclass, plus one
+``register_backend`` line at the bottom of this file (or in the caller's own code).
+"""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, SerializeAsAny, ValidationError
 
 from arcray.errors import ConfigError, did_you_mean
-from arcray.llm.config import BackendConfig, CacheConfig, GeminiConfig, HFConfig, parse_backend_config
+from arcray.llm.config import BackendConfig, CacheConfig
+from arcray.llm.gemini import GeminiBackend, GeminiConfig
+from arcray.llm.hf import HFBackend, HFConfig
+from arcray.validation import explain_validation
 
-# A factory builds the backend from its validated config; "module:attr" strings are imported
-# on first use, so choosing Gemini never imports torch and `arcray.llm` never imports Ray.
+# A factory builds the backend from its validated config: a Backend class, any callable, or a
+# "module:attr" string imported on first use (for backends outside arcray). The backend modules
+# import torch, the SDK or Ray only when a backend is built, so importing this file stays cheap.
 BackendFactory = Callable[..., Any]
 
 
@@ -51,6 +67,30 @@ def backend_entry(name: str) -> BackendEntry:
         ) from None
 
 
+def parse_backend_config(value: Mapping[str, Any]) -> BackendConfig:
+    """Validate a mapping with the config class its ``backend`` key names; ConfigError on any problem."""
+    name = value.get("backend")
+    if not name:
+        raise ConfigError("backend config needs a 'backend' key, e.g. backend: gemini or backend: hf")
+    config_class = backend_entry(str(name)).config_class
+    try:
+        return config_class.model_validate(dict(value))
+    except ValidationError as error:
+        raise ConfigError(explain_validation(error, config_class, f"{name} backend config")) from None
+
+
+def _resolve_backend(value: Any) -> Any:
+    if isinstance(value, BackendConfig):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValueError(f"a backend config is a mapping with a 'backend' key, got {type(value).__name__}")
+    return parse_backend_config(value)
+
+
+# Use in stage configs: validated by the class the "backend" key names, dumped with all its fields.
+AnyBackendConfig = Annotated[SerializeAsAny[BackendConfig], BeforeValidator(_resolve_backend)]
+
+
 def get_backend(
     spec: BackendConfig | Mapping[str, Any] | str,
     *,
@@ -78,5 +118,5 @@ def get_backend(
     return backend
 
 
-register_backend("gemini", GeminiConfig, "arcray.llm.gemini:GeminiBackend")
-register_backend("hf", HFConfig, "arcray.llm.hf:HFBackend")
+register_backend("gemini", GeminiConfig, GeminiBackend)
+register_backend("hf", HFConfig, HFBackend)

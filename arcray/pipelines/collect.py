@@ -15,8 +15,9 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from arcray.arc.attempt import ATTEMPTS, INTERNAL, MIN_FITNESS, TEACHER, Attempt, attempts_from_json, latest
 from arcray.arc.render import RenderConfig
 from arcray.arc.sandbox import SandboxConfig, check_sandbox
 from arcray.arc.tasks import Task, load_tasks, task_from_json
@@ -25,11 +26,10 @@ from arcray.errors import ArcrayError
 from arcray.llm.config import CacheConfig
 from arcray.pipelines.progress import Progress
 from arcray.runtime.ray_setup import forwarded_env
-from arcray.runtime.rundir import RunDir, keyed
-from arcray.pipelines.teachers import build_teacher, preflight_teacher, validate_teacher
-from arcray.validation import build_config
+from arcray.runtime.rundir import RunDir
+from arcray.pipelines.teachers import TeacherConfig, build_teacher
+from arcray.validation import RunOut, build_config
 
-ATTEMPTS = "attempts.jsonl"
 DATASET = "distillation_dataset.json"
 DATASET_FIELDS = ("task_id", "analyst_spec", "solver_code", "fitness", "train_correct", "test_correct")
 
@@ -42,12 +42,12 @@ class CollectConfig(BaseModel):
     tasks: str = Field(description="task source: a bundled set, a Kaggle file or a folder")
     ids: list[str] | None = Field(None, description="only these task ids")
     limit: int | None = Field(None, ge=0, description="only the first N tasks")
-    teacher: dict[str, Any] = Field(description="{backend: gemini|hf|search, model: …, …}")
+    teacher: TeacherConfig = Field(description="{backend: gemini|hf|search, model: …, …}")
     evolution: EvolutionConfig = EvolutionConfig()
     sandbox: SandboxConfig = SandboxConfig()
     render: RenderConfig = RenderConfig()
     cache: CacheConfig = CacheConfig()
-    min_fitness: float = Field(1.0, ge=0, description="solvers at or above this fitness enter the dataset")
+    min_fitness: float = Field(MIN_FITNESS, ge=0, description="solvers at or above this fitness enter the dataset")
     retry_failed: bool = Field(False, description="attempt again the tasks whose teacher failed for good on an earlier run "
                                "(tasks that failed for an internal reason are always attempted again)")
     concurrency: int = Field(4, ge=1, le=4096, description="actors working on tasks at once")
@@ -56,17 +56,7 @@ class CollectConfig(BaseModel):
         "local-model teachers want 1)")
     num_cpus_per_actor: float = Field(0.25, gt=0, description="CPUs reserved per actor (API teachers need little)")
     num_gpus_per_actor: float = Field(0.0, ge=0, description="GPUs per actor (local-model teachers on a cluster)")
-    out: str = Field(description="run directory: a path (local or NFS) or a storage URI (s3://…, gs://…)")
-
-    @field_validator("out", mode="before")
-    @classmethod
-    def _out_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, os.PathLike) else value
-
-    @field_validator("teacher")
-    @classmethod
-    def _teacher(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return validate_teacher(value)
+    out: RunOut = Field(description="run directory: a path (local or NFS) or a storage URI (s3://…, gs://…)")
 
     @classmethod
     def build(cls, **fields: Any) -> "CollectConfig":
@@ -90,8 +80,8 @@ class ArcCollector:
             try:
                 record = self.teacher.attempt(task_from_json(str(task_id), json.loads(task_json)))
             except Exception as error:  # a sandbox or teacher crash fails this task, not the run; the next run retries it
-                record = failed_record(str(task_id), f"{type(error).__name__}: {error}", time.perf_counter() - started)
-            records.append(json.dumps(record, default=str))
+                record = Attempt.failed(str(task_id), f"{type(error).__name__}: {error}", time.perf_counter() - started)
+            records.append(record.model_dump_json())
         return {"record": records}
 
 
@@ -112,47 +102,29 @@ def actor_pool(actors: int, tasks_per_actor: int, items: int):
     )
 
 
-INTERNAL = "internal"  # the platform failed (actor death, sandbox crash, out of memory): always retried
-TEACHER = "teacher"  # the teacher failed for good (HTTP 400, retries exhausted): retried with retry_failed
-
-
-def failed_record(task_id: str, reason: str, wall_s: float = 0.0) -> dict[str, Any]:
-    return {"task_id": task_id, "fitness": 0.0, "train_correct": 0, "test_correct": 0, "analyst_spec": "",
-            "solver_code": None, "test_outputs": [], "generations": [], "usage": {}, "error": reason,
-            "failure": INTERNAL, "wall_s": round(wall_s, 3)}
-
-
-def failure_kind(record: dict[str, Any]) -> str | None:
-    """INTERNAL, TEACHER or None (a finished attempt, solved or not)."""
-    if record.get("failure") in (INTERNAL, TEACHER):
-        return record["failure"]
-    return TEACHER if record.get("error") else None
-
-
-def settled(records: list[dict[str, Any]], *, retry_failed: bool) -> dict[str, dict[str, Any]]:
-    """The latest record of each task that needs no new attempt."""
+def settled(attempts: list[Attempt], *, retry_failed: bool) -> dict[str, Attempt]:
+    """The latest attempt of each task that needs no new attempt."""
     retry = {INTERNAL, TEACHER} if retry_failed else {INTERNAL}
-    return {task_id: r for task_id, r in keyed(records, "task_id").items() if failure_kind(r) not in retry}
+    return {task_id: a for task_id, a in latest(attempts).items() if a.failure_kind not in retry}
 
 
 def run_collect(config: CollectConfig, *, progress: bool = True, stage: str = "collect") -> dict[str, Any]:
     """Collect (or resume collecting) into ``config.out``; returns the summary."""
-    preflight_teacher(config.teacher)
+    config.teacher.preflight()
     tasks = load_tasks(config.tasks, ids=config.ids, limit=config.limit)
     check_sandbox(config.sandbox)  # every attempt runs solvers: one line now where they cannot be confined
     run = RunDir(config.out)
     run.write_config(config.model_dump(mode="json"))
-    done = settled(run.resume_records(ATTEMPTS), retry_failed=config.retry_failed)
+    done = settled(attempts_from_json(run.resume_records(ATTEMPTS)), retry_failed=config.retry_failed)
     wanted = {t.id for t in tasks}
     pending = [t for t in tasks if t.id not in done]
     started = time.perf_counter()
     if pending:
         _attempt_on_ray(config, pending, run, done, total=len(tasks), progress=progress, stage=stage)
     records = [done[t.id] for t in tasks if t.id in done]
-    summary = summarize(records, config.min_fitness, wall_s=time.perf_counter() - started, requested=len(wanted))
-    dataset = [{k: r.get(k) for k in DATASET_FIELDS} for r in records
-               if r.get("solver_code") and r.get("fitness", 0) >= config.min_fitness]
-    run.write_json(DATASET, dataset)
+    dataset = [r for r in records if r.verified(config.min_fitness)]
+    summary = summarize(records, len(dataset), wall_s=time.perf_counter() - started, requested=len(wanted))
+    run.write_json(DATASET, [r.model_dump(mode="json", include=set(DATASET_FIELDS)) for r in dataset])
     run.write_json("summary.json", summary)
     run.sync()
     return summary
@@ -175,18 +147,18 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
         num_cpus=config.num_cpus_per_actor,
         num_gpus=config.num_gpus_per_actor or None,
     )
-    solved = sum(_solved(r) for r in done.values())
-    tokens = sum((r.get("usage") or {}).get("total_tokens", 0) for r in done.values())
+    solved = sum(a.solved for a in done.values())
+    tokens = sum(a.tokens for a in done.values())
     with run.appender(ATTEMPTS) as attempts, Progress(stage=stage, run=run.path.name, total=total, done=total - len(pending),
                                                       enabled=progress, solved=solved, tokens=tokens) as bar:
         try:
             for row in dataset.iter_rows():
-                record = json.loads(row["record"])
-                if record["task_id"] in done:
+                record = Attempt.model_validate_json(row["record"])
+                if record.task_id in done:
                     continue  # never write a task twice
-                attempts.append(record)
-                done[record["task_id"]] = record
-                bar.advance(solved=int(_solved(record)), tokens=(record.get("usage") or {}).get("total_tokens", 0))
+                attempts.append(record.to_json())
+                done[record.task_id] = record
+                bar.advance(solved=int(record.solved), tokens=record.tokens)
                 run.sync(force=False)
         except Exception as error:  # Ray gave up on a task or an actor: what was recorded stays
             raise ArcrayError(
@@ -195,30 +167,23 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
             ) from None
 
 
-def _solved(record: dict[str, Any]) -> bool:
-    """Every known test output right (not merely the train pairs)."""
-    total = record.get("test_total")
-    return bool(record.get("solver_code")) and bool(total) and record.get("test_correct", 0) == total
-
-
-def summarize(records: list[dict[str, Any]], min_fitness: float, *, wall_s: float, requested: int) -> dict[str, Any]:
-    usage = Counter()
+def summarize(records: list[Attempt], in_dataset: int, *, wall_s: float, requested: int) -> dict[str, Any]:
+    usage: Counter[str] = Counter()
     cost = 0.0
     for r in records:
         for key in ("prompt_tokens", "completion_tokens", "total_tokens", "requests"):
-            usage[key] += (r.get("usage") or {}).get(key, 0) or 0
-        cost += (r.get("usage") or {}).get("estimated_cost_usd") or 0.0
-    fitness = [float(r.get("fitness") or 0) for r in records]
-    solved = sum(_solved(r) for r in records)
-    train_fit = sum(bool(r.get("solver_code")) and r.get("train_total") and r.get("train_correct") == r.get("train_total") for r in records)
+            usage[key] += r.usage.get(key, 0) or 0
+        cost += r.usage.get("estimated_cost_usd") or 0.0
+    fitness = [r.fitness for r in records]
+    solved = sum(r.solved for r in records)
     return {
         "requested": requested,
         "attempted": len(records),
         "solved": solved,
         "solved_share": round(solved / len(records), 4) if records else 0.0,
-        "train_fit": train_fit,
-        "in_dataset": sum(bool(r.get("solver_code")) and (r.get("fitness") or 0) >= min_fitness for r in records),
-        "failed": sum(bool(r.get("error")) for r in records),
+        "train_fit": sum(r.train_fit for r in records),
+        "in_dataset": in_dataset,
+        "failed": sum(bool(r.error) for r in records),
         "fitness": {
             "mean": round(sum(fitness) / len(fitness), 3) if fitness else 0.0,
             "max": max(fitness, default=0.0),

@@ -7,11 +7,11 @@ written and scored where solutions exist.
 
 from __future__ import annotations
 
-import os
-
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from arcray.arc.attempt import attempts_from_json, latest
 
 from arcray.arc.render import RenderConfig
 from arcray.arc.sandbox import SandboxConfig
@@ -19,9 +19,10 @@ from arcray.arc.submission import build_submission, score_submission, write_subm
 from arcray.arc.tasks import load_tasks
 from arcray.civilization.config import EvolutionConfig
 from arcray.llm.config import CacheConfig
+from arcray.llm.registry import AnyBackendConfig
 from arcray.pipelines.collect import ATTEMPTS, CollectConfig, run_collect
-from arcray.runtime.rundir import RunDir, keyed
-from arcray.validation import build_config
+from arcray.runtime.rundir import RunDir
+from arcray.validation import RunOut, build_config
 
 STUDENT_EVOLUTION = EvolutionConfig(max_generations=3, population=2, use_analyst=False, select_by="train",
                                     max_new_tokens=768)
@@ -32,7 +33,7 @@ class EvaluateConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    student: dict[str, Any] = Field(description="{backend: hf, model: NAME_OR_DIR, adapter: DIR, …}")
+    student: AnyBackendConfig = Field(description="{backend: hf, model: NAME_OR_DIR, adapter: DIR, …}")
     tasks: str
     ids: list[str] | None = None
     limit: int | None = Field(None, ge=0)
@@ -43,12 +44,7 @@ class EvaluateConfig(BaseModel):
     concurrency: int = Field(1, ge=1, description="model replicas (actors)")
     num_cpus_per_actor: float = Field(1.0, gt=0)
     num_gpus_per_actor: float = Field(0.0, ge=0)
-    out: str = Field(description="run directory: a path or a storage URI")
-
-    @field_validator("out", mode="before")
-    @classmethod
-    def _out_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, os.PathLike) else value
+    out: RunOut = Field(description="run directory: a path or a storage URI")
 
     @classmethod
     def build(cls, **fields: Any) -> "EvaluateConfig":
@@ -59,7 +55,6 @@ class EvaluateConfig(BaseModel):
             tasks=self.tasks, ids=self.ids, limit=self.limit, teacher=self.student, evolution=self.evolution,
             sandbox=self.sandbox, render=self.render, cache=self.cache, concurrency=self.concurrency,
             num_cpus_per_actor=self.num_cpus_per_actor, num_gpus_per_actor=self.num_gpus_per_actor, out=self.out,
-            min_fitness=1.0,
         )
 
 
@@ -67,17 +62,17 @@ def run_evaluate(config: EvaluateConfig, *, progress: bool = True) -> dict[str, 
     collection = run_collect(config.as_collection(), progress=progress, stage="evaluate")
     run = RunDir(config.out)
     tasks = load_tasks(config.tasks, ids=config.ids, limit=config.limit)
-    records = keyed(run.read_records(ATTEMPTS), "task_id")
-    predictions = {tid: [[g] for g in r.get("test_outputs") or []] for tid, r in records.items()}
+    records = latest(attempts_from_json(run.read_records(ATTEMPTS)))
+    predictions = {tid: [[g] for g in r.test_outputs] for tid, r in records.items()}
     submission = build_submission(tasks, predictions)
     write_submission(submission, run.file("submission.json"))
     score = score_submission(submission, tasks)
-    programs = [c for r in records.values() for g in r.get("generations", []) for c in g if c.get("error") is None]
+    programs = [c for r in records.values() for c in r.programs]
     summary = {
         **collection,
-        "train_fit": sum(1 for r in records.values() if r.get("train_total") and r.get("train_correct") == r.get("train_total")),
+        "train_fit": sum(r.train_fit for r in records.values()),
         "programs": len(programs),
-        "runnable_share": round(sum(c.get("runnable_share", 0) == 1.0 for c in programs) / len(programs), 4) if programs else 0.0,
+        "runnable_share": round(sum(c.runnable_share == 1.0 for c in programs) / len(programs), 4) if programs else 0.0,
         "submission_score": round(score.score, 4) if score.total else None,
         "test_outputs_correct": score.correct,
         "test_outputs": score.total,

@@ -39,12 +39,14 @@ from arcray.consistency import (
     evaluate_gates,
     failure_reasons,
     format_gates,
+    get_category,
     load_problems,
     prompt_record,
     scoreboard,
 )
 from arcray.errors import ArcrayError
-from arcray.llm.config import AnyBackendConfig, CacheConfig
+from arcray.llm.config import CacheConfig
+from arcray.llm.registry import AnyBackendConfig
 from arcray.runtime.ray_setup import forwarded_env, use_cpu_threads
 from arcray.runtime.rundir import RunDir, keyed
 from arcray.validation import build_config
@@ -243,7 +245,7 @@ def _prepare(config: _SamplingConfig) -> list[Problem]:
     problems = load_problems(config.dataset)
     if not problems:
         raise ArcrayError(f"dataset {config.dataset.source!r} selects no problems; check --offset and --limit")
-    if any(p.category == "code" for p in problems):
+    if any(get_category(p.category).needs_sandbox for p in problems):
         check_sandbox()  # CODE answers run in the sandbox: one line now where it cannot confine them
     return problems
 

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from arcray.arc.attempt import ATTEMPTS, MIN_FITNESS, attempts_from_json, latest
 from arcray.arc.render import RenderConfig
 from arcray.arc.tasks import load_tasks
 from arcray.civilization import prompts
@@ -54,19 +55,20 @@ def arc_examples(run_path: Path, render: RenderConfig, min_fitness: float | None
     if not config_path.exists():
         raise ArcrayError(f"{run_path} is not a collection run (no config.json); pass the --out of `arcray collect`")
     config = json.loads(config_path.read_text())
-    threshold = config.get("min_fitness", 1.0) if min_fitness is None else min_fitness
-    records = [r for r in run.read_records("attempts.jsonl") if r.get("solver_code") and (r.get("fitness") or 0) >= threshold]
+    threshold = config.get("min_fitness", MIN_FITNESS) if min_fitness is None else min_fitness
+    attempts = latest(attempts_from_json(run.read_records(ATTEMPTS), where=str(run.file(ATTEMPTS))))
+    records = [a for a in attempts.values() if a.verified(threshold)]
     if not records:
         return []
-    tasks = {t.id: t for t in load_tasks(config["tasks"], ids=[r["task_id"] for r in records])}
+    tasks = {t.id: t for t in load_tasks(config["tasks"], ids=[r.task_id for r in records])}
     examples = []
     for record in records:
-        task = tasks[record["task_id"]]
+        task = tasks[record.task_id]
         messages = prompts.programmer_prompt(task, "", render)
-        messages.append({"role": "assistant", "content": assistant_answer(record.get("analyst_spec", ""), record["solver_code"])})
+        messages.append({"role": "assistant", "content": assistant_answer(record.analyst_spec, record.solver_code or "")})
         examples.append({
             "id": f"arc/{task.id}", "group": f"arc/{task.id}", "kind": "arc", "messages": messages,
-            "fitness": float(record["fitness"]), "source": str(run_path),
+            "fitness": record.fitness, "source": str(run_path),
         })
     return examples
 

@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from arcray.llm.loading import load_causal_lm, load_tokenizer
 from arcray.training.config import TrainConfig
 from arcray.training.data import Row
 
@@ -31,19 +32,7 @@ LOG_EVERY_STEPS = 1
 
 def load_base(model_path: str, *, load_in_4bit: bool, device: Any, dtype: Any) -> Any:
     """The frozen base on ``device``: NF4 with double quantisation (QLoRA), or plain weights."""
-    from transformers import AutoModelForCausalLM
-
-    kwargs: dict[str, Any] = {"dtype": dtype}
-    if load_in_4bit:
-        from transformers import BitsAndBytesConfig
-
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype,
-        )
-        kwargs["device_map"] = {"": device}  # this worker's device only, never "auto" under DDP
-    model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
-    if not load_in_4bit:
-        model.to(device)
+    model = load_causal_lm(model_path, load_in_4bit=load_in_4bit, device=device, dtype=dtype)
     if load_in_4bit:
         from peft import prepare_model_for_kbit_training
 
@@ -118,16 +107,12 @@ def build_trainer(
     import datasets
     import torch
     from datasets import Dataset
-    from transformers import AutoTokenizer
     from trl import SFTTrainer
 
     datasets.disable_progress_bars()
     on_gpu = torch.device(device).type == "cuda"
     dtype = torch.bfloat16 if on_gpu and _bf16_supported() else torch.float32
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    tokenizer.padding_side = "right"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(model_path, padding_side="right")
     model = load_base(model_path, load_in_4bit=config.load_in_4bit, device=device, dtype=dtype)
     trainer = SFTTrainer(
         model=model,

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from arcray.validation import absolute_if_folder
+from arcray.pipelines.teachers import SearchTeacherConfig, TeacherConfig
+from arcray.validation import Strict, absolute_if_folder
 
 # metric -> (direction, where it comes from)
 METRICS: dict[str, tuple[str, str]] = {
@@ -22,11 +23,7 @@ METRICS: dict[str, tuple[str, str]] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Dimension(_Strict):
+class Dimension(Strict):
     """One searched parameter: exactly one of choice, uniform, loguniform, int_range."""
 
     choice: list[Any] | None = None
@@ -59,22 +56,25 @@ DEFAULT_SPACE = {
 }
 
 
-class Objective(_Strict):
+class Objective(Strict):
     metric: str
     mode: Literal["max", "min"] | None = Field(None, description="default: the metric's natural direction")
 
-    @model_validator(mode="after")
-    def _known(self) -> "Objective":
-        if self.metric not in METRICS:
+    @model_validator(mode="before")
+    @classmethod
+    def _known(cls, value: Any) -> Any:
+        if not isinstance(value, dict) or not isinstance(value.get("metric"), str):
+            return value  # the field validation says what is wrong
+        metric = value["metric"]
+        if metric not in METRICS:
             from arcray.errors import did_you_mean
 
-            raise ValueError(f"unknown metric {self.metric!r}{did_you_mean(self.metric, list(METRICS))}; "
+            raise ValueError(f"unknown metric {metric!r}{did_you_mean(metric, list(METRICS))}; "
                              f"choose from {', '.join(METRICS)}")
-        self.mode = self.mode or METRICS[self.metric][0]
-        return self
+        return {**value, "mode": value.get("mode") or METRICS[metric][0]}
 
 
-class ArcEvaluation(_Strict):
+class ArcEvaluation(Strict):
     tasks: str = "arc1/eval"
     ids: list[str] | None = None
     limit: int | None = Field(4, ge=1)
@@ -83,30 +83,30 @@ class ArcEvaluation(_Strict):
     max_new_tokens: int = Field(512, ge=16)
 
 
-class ConsistencyEvaluation(_Strict):
+class ConsistencyEvaluation(Strict):
     dataset: dict[str, Any] = Field(default_factory=lambda: {"source": "arith", "limit": 10, "seed": 1000})
     n: int = Field(5, ge=1)
     temperature: float = Field(0.7, ge=0, le=2)
     max_new_tokens: int = Field(256, ge=16)
 
 
-class Asha(_Strict):
+class Asha(Strict):
     enabled: Literal["auto", True, False] = Field("auto", description="auto: on where sound (one objective reported per epoch)")
     grace_period: int = Field(1, ge=1, description="epochs every trial runs before it may be stopped")
     reduction_factor: float = Field(2.0, gt=1)
 
 
-class DataRecipe(_Strict):
+class DataRecipe(Strict):
     """How to build ``data`` when it is missing: collect with a teacher, then prepare."""
 
     tasks: str = Field("arc1/train", description="task source for collection")
     limit: int | None = Field(60, ge=1, description="tasks collected")
-    teacher: dict[str, Any] = Field(default_factory=lambda: {"backend": "search"}, description="the collecting teacher")
+    teacher: TeacherConfig = Field(SearchTeacherConfig(), description="the collecting teacher")
     concurrency: int = Field(2, ge=1, description="collector actors")
     val_fraction: float = Field(0.25, ge=0.0, lt=1.0, description="share of tasks held out for eval loss")
 
 
-class TuneSettings(_Strict):
+class TuneSettings(Strict):
     data: Path = Field(description="DATA_DIR from `arcray prepare`")
     build_data: DataRecipe | None = Field(None, description="when data is missing: collect and prepare it first")
     model: str = Field("smollm2-135m", description="the student's base model")

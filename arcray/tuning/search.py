@@ -135,7 +135,7 @@ def build_missing_data(settings: TuneSettings) -> None:
     if recipe is None or (settings.data / DATASET_DIR).is_dir():
         return
     root = settings.data.parent
-    print(f"arcray tune: building {settings.data} first ({recipe.teacher.get('backend')} teacher on {recipe.tasks})", flush=True)
+    print(f"arcray tune: building {settings.data} first ({recipe.teacher.backend} teacher on {recipe.tasks})", flush=True)
     run_collect(CollectConfig.build(tasks=recipe.tasks, limit=recipe.limit, teacher=recipe.teacher,
                                     concurrency=recipe.concurrency, num_cpus_per_actor=1.0, out=str(root / "collect")))
     run_prepare(PrepareConfig(sources=[root / "collect"], out=settings.data, val_fraction=recipe.val_fraction))

@@ -28,7 +28,7 @@ def test_known_task_is_solved_in_the_first_generation(fake_gemini, backend, sand
     fake_gemini.handler = ArcTeacher(["67a3c6ac"])
     [task] = load_tasks("arc1/train", ids=["67a3c6ac"])
     result = run_evolution(task, backend, sandbox, EvolutionConfig(max_generations=4, population=2))
-    record = result.to_record()
+    record = result.to_record().to_json()
     assert record["fitness"] == 13 and record["test_correct"] == 1 and record["error"] is None
     assert len(record["generations"]) == 1  # target reached: no refinement
     assert record["analyst_spec"].startswith("The output is")
@@ -68,7 +68,7 @@ def test_teacher_failures_are_recorded_not_raised(fake_gemini, backend, sandbox)
     fake_gemini.handler = lambda request: Reply.error(400, "INVALID_ARGUMENT", "bad request")
     [task] = load_tasks("arc1/train", ids=["67a3c6ac"])
     result = run_evolution(task, backend, sandbox, EvolutionConfig(max_generations=5, population=2))
-    record = result.to_record()
+    record = result.to_record().to_json()
     assert record["solver_code"] is None and record["fitness"] == 0
     assert "client_error" in record["error"]
     assert len(record["generations"]) == 1  # no point refining what a 400 refuses

@@ -1,0 +1,79 @@
+"""CODE: write a Python function; correct when the problem's tests run to the end in the sandbox.
+
+Answers vote by the function's normal form (parsed and unparsed: comments, docstrings and
+formatting do not count), so the same program written differently is the same answer; identical
+programs run once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from arcray.consistency.answer import Answer
+from arcray.consistency.categories.registry import CategorySpec, Temperatures, register_category
+from arcray.consistency.extract import defines_function, extract_code, normalize_code
+from arcray.consistency.problems import Problem
+
+if TYPE_CHECKING:
+    from arcray.arc.sandbox import Sandbox
+
+
+class SandboxTools(Protocol):
+    """What judging code needs from the :class:`~arcray.consistency.judge.Judge` asking."""
+
+    code_timeout_s: float
+
+    @property
+    def sandbox(self) -> Sandbox: ...
+
+
+def code_program(problem: Problem, reply: str) -> tuple[str, str]:
+    """(the code in the reply, the program that tests it: preamble, code, tests)."""
+    code = extract_code(reply)
+    if problem.entry_point and not defines_function(code, problem.entry_point) and code[:1] in (" ", "\t"):
+        return code, f"{problem.preamble}{code}\n\n{problem.tests}\n"  # a bare body completes the preamble's def
+    return code, f"{problem.preamble}\n\n{code}\n\n{problem.tests}\n"
+
+
+def code_key(code: str) -> str | None:
+    """What a piece of code votes as: its normal form, or its whitespace-folded text when it does not parse."""
+    return normalize_code(code) or " ".join(code.split()) or None
+
+
+def answer_key(reply: str) -> str | None:
+    """The function in a reply, as it votes."""
+    return code_key(extract_code(reply))
+
+
+def run_tests(problem: Problem, responses: list[str | None], tools: SandboxTools) -> list[Answer]:
+    """One answer per response: its key, whether the tests passed, and the sandbox's outcome."""
+    by_program: dict[str, Answer] = {}  # identical programs run once
+    answers = []
+    for text in responses:
+        if text is None or not text.strip():
+            answers.append(Answer(None, False))
+            continue
+        code, program = code_program(problem, text)
+        if program not in by_program:
+            outcome = tools.sandbox.run_program(program, timeout_s=tools.code_timeout_s)
+            by_program[program] = Answer(code_key(code), outcome.ok, outcome.describe() if not outcome.ok else "ok")
+        answers.append(by_program[program])
+    return answers
+
+
+def python_block(solution: str) -> str:
+    """Reference code as the reply a model should give."""
+    return f"```python\n{solution.rstrip()}\n```"
+
+
+CODE = register_category(CategorySpec(
+    name="code",
+    temperatures=Temperatures(generate=0.0, train=0.0),  # code must be correct
+    description="write a Python function, judged by its tests (humaneval, mbpp:PATH)",
+    extract=answer_key,
+    judge=run_tests,
+    default_source="humaneval",
+    requires=("tests",),
+    needs_sandbox=True,
+    reference_response=python_block,
+))
