@@ -1,4 +1,5 @@
-"""Reading JSON and JSONL files that users hand to arcray, with one-line errors.
+"""Reading JSON and JSONL files that users hand to arcray, with one-line errors, and the typed
+records arcray writes to its own JSONL files.
 
 Whatever the bytes (binary junk, text that is not UTF-8, JSON nested past the parser's
 recursion limit), the caller gets one line naming the file and the problem, never a traceback.
@@ -8,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Iterator
+from collections.abc import Iterable
+from typing import Any, Iterator, TypeVar
 
-from arcray.errors import ArcrayError, ConfigError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from arcray.errors import ArcrayError, ConfigError, warn
 
 
 def parse_json(raw: bytes | str, where: str, error: type[ArcrayError] = ArcrayError) -> Any:
@@ -48,3 +52,34 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[Any]:
         for number, line in enumerate(handle, 1):
             if line.strip():
                 yield parse_json(line, f"{path}, line {number}")
+
+
+class Record(BaseModel):
+    """Base of a line arcray writes to a run's JSONL files (attempts, samples, training data).
+
+    Records outlive the code that wrote them: a field a newer arcray added is read as its
+    default, and a field an older arcray wrote and this one dropped is ignored.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+R = TypeVar("R", bound=Record)
+
+
+def typed_records(model: type[R], records: Iterable[Any], *, where: str) -> list[R]:
+    """``records`` (parsed lines) as ``model``; a line of the wrong shape is skipped with one warning."""
+    typed, skipped = [], []
+    for number, record in enumerate(records, 1):
+        try:
+            typed.append(model.model_validate(record))
+        except ValidationError as error:
+            first = error.errors()[0]
+            skipped.append(f"record {number}: {'.'.join(map(str, first['loc'])) or 'line'}: {first['msg']}")
+    if skipped:
+        warn(f"{where}: skipped {len(skipped)} record(s) of the wrong shape ({skipped[0]}); "
+             "arcray did not write them: remove them, or re-run what wrote the file")
+    return typed

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from arcray.errors import warn
+from arcray.jsonl import Record, typed_records
 
 ATTEMPTS = "attempts.jsonl"  # the record file of a collection or evaluation run
 MIN_FITNESS = 1.0  # the plan's default: a solver enters the dataset once it reproduces a train pair
@@ -22,13 +22,7 @@ TEACHER = "teacher"  # the teacher failed for good (HTTP 400, retries exhausted)
 Failure = Literal["internal", "teacher"]
 
 
-class _Record(BaseModel):
-    # Records outlive the code that wrote them: a field a newer arcray added is read as its default,
-    # one an older arcray wrote and this one dropped is ignored.
-    model_config = ConfigDict(extra="ignore")
-
-
-class CandidateRecord(_Record):
+class CandidateRecord(Record):
     """One program the teacher wrote in one generation, the raw text it came in, and how it did."""
 
     generation: int
@@ -50,7 +44,7 @@ class CandidateRecord(_Record):
         return self.error is None
 
 
-class Attempt(_Record):
+class Attempt(Record):
     """A teacher's (or student's) attempt at one task: the best solver and every candidate."""
 
     task_id: str
@@ -109,23 +103,10 @@ class Attempt(_Record):
     def tokens(self) -> int:
         return int(self.usage.get("total_tokens") or 0)
 
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
 
-
-def attempts_from_json(records: Iterable[dict[str, Any]], *, where: str = "attempts.jsonl") -> list[Attempt]:
+def attempts_from_json(records: Iterable[dict[str, Any]], *, where: str = ATTEMPTS) -> list[Attempt]:
     """Typed attempts from parsed lines; a line of the wrong shape is skipped with one warning."""
-    attempts, skipped = [], []
-    for number, record in enumerate(records, 1):
-        try:
-            attempts.append(Attempt.model_validate(record))
-        except ValidationError as error:
-            first = error.errors()[0]
-            skipped.append(f"record {number}: {'.'.join(map(str, first['loc'])) or 'line'}: {first['msg']}")
-    if skipped:
-        warn(f"{where}: skipped {len(skipped)} record(s) of the wrong shape ({skipped[0]}); "
-             "they are not attempts arcray wrote: remove them, or re-run the task")
-    return attempts
+    return typed_records(Attempt, records, where=where)
 
 
 def latest(attempts: Iterable[Attempt]) -> dict[str, Attempt]:

@@ -166,7 +166,7 @@ def run_generate(args: argparse.Namespace) -> int:
 def run_gates(args: argparse.Namespace) -> int:
     from arcray.consistency import DEFAULT_GATES, Gate, evaluate_gates, format_gates, scoreboard
     from arcray.runtime.rundir import RunDir
-    from arcray.pipelines.sampling import SAMPLES
+    from arcray.consistency.records import SAMPLES, samples_from_json
     from arcray.validation import build_config
 
     gates = list(DEFAULT_GATES)
@@ -178,7 +178,8 @@ def run_gates(args: argparse.Namespace) -> int:
     for path in args.runs:
         if not (path / SAMPLES).is_file():
             raise ConfigError(f"{path} has no {SAMPLES}; pass the --out of `arcray consistency`")
-        pairs.extend((r["category"], r["metrics"]) for r in RunDir(path).read_records(SAMPLES))
+        samples = samples_from_json(RunDir(path).read_records(SAMPLES), where=str(path / SAMPLES))
+        pairs.extend((s.category, s.metrics) for s in samples)
     board = scoreboard(pairs)
     results = evaluate_gates(board, gates)
     if args.json:

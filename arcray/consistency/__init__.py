@@ -5,7 +5,7 @@
     problems = load_problems(DatasetSpec(source="arith", limit=20))
     with Judge() as judge:
         record = prompt_record(problems[0], ["... #### 49"] * 10, judge, sampling={})
-    record["metrics"]  # consistency, distinct_responses, distinct_answers, tie_rate, accuracy, maj_accuracy
+    record.metrics  # consistency, distinct_responses, distinct_answers, tie_rate, accuracy, maj_accuracy
 
 The domain runs without Ray; :mod:`arcray.pipelines.sampling` fans it out over model actors.
 """
@@ -27,6 +27,7 @@ from arcray.consistency.judge import Answer, Judge
 from arcray.consistency.mathgen import MathProblem, in_heldout, math_problem, math_problems
 from arcray.consistency.metrics import METRICS, Metric, Scored, aggregate, failure_reasons, get_metric, register_metric
 from arcray.consistency.problems import Problem
+from arcray.consistency.records import FailureRecord, Sample, TrainingRecord, samples_from_json
 from arcray.consistency.score import prompt_record, score_responses
 from arcray.consistency.vote import Vote, majority_vote
 
@@ -38,4 +39,5 @@ __all__ = [
     "Answer", "Judge", "MathProblem", "in_heldout", "math_problem", "math_problems",
     "METRICS", "Metric", "Scored", "aggregate", "failure_reasons", "get_metric", "register_metric",
     "Problem", "prompt_record", "score_responses", "Vote", "majority_vote",
+    "FailureRecord", "Sample", "TrainingRecord", "samples_from_json",
 ]

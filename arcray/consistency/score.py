@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from arcray.consistency import metrics
 from arcray.consistency.judge import Judge
 from arcray.consistency.problems import Problem
+from arcray.consistency.records import AnswerRecord, Response, Sample
 from arcray.consistency.vote import majority_vote
 
 
@@ -20,25 +21,25 @@ def score_responses(problem: Problem, responses: Sequence[str | None], judge: Ju
     return metrics.Scored(responses=list(responses), answers=answers, vote=majority_vote(answers))
 
 
-def prompt_record(problem: Problem, completions: Sequence[Any], judge: Judge, *, sampling: dict[str, Any]) -> dict[str, Any]:
+def prompt_record(problem: Problem, completions: Sequence[Any], judge: Judge, *, sampling: dict[str, Any]) -> Sample:
     """The samples.jsonl record of one prompt: its problem, every response and answer, the vote, the metrics.
 
     ``completions`` are :class:`arcray.llm.Completion` objects (or plain strings, in tests).
     """
     texts = [_text(c) for c in completions]
     scored = score_responses(problem, texts, judge)
-    return {
-        "id": problem.id,
-        "category": problem.category,
-        "sampling": sampling,
-        "responses": [_response(c) for c in completions],
-        "answers": [a.to_dict() for a in scored.answers],
-        "majority": scored.vote.majority,
-        "majority_votes": scored.vote.top_count,
-        "tie": scored.vote.tie,
-        "metrics": metrics.per_prompt(scored),
-        "problem": problem.to_record(),
-    }
+    return Sample(
+        id=problem.id,
+        category=problem.category,
+        sampling=sampling,
+        responses=[_response(c) for c in completions],
+        answers=[AnswerRecord(**a.to_dict()) for a in scored.answers],
+        majority=scored.vote.majority,
+        majority_votes=scored.vote.top_count,
+        tie=scored.vote.tie,
+        metrics=metrics.per_prompt(scored),
+        problem=problem.to_record(),
+    )
 
 
 def _text(completion: Any) -> str | None:
@@ -47,8 +48,8 @@ def _text(completion: Any) -> str | None:
     return completion.text if completion.ok else None
 
 
-def _response(completion: Any) -> dict[str, Any]:
+def _response(completion: Any) -> Response:
     if isinstance(completion, str):
-        return {"text": completion}
-    return {"text": completion.text, "finish_reason": completion.finish_reason,
-            "completion_tokens": completion.completion_tokens, "error": completion.error}
+        return Response(text=completion)
+    return Response(text=completion.text, finish_reason=completion.finish_reason,
+                    completion_tokens=completion.completion_tokens, error=completion.error)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -29,15 +29,23 @@ ErrorKind = Literal[
 ]
 
 
+# The bounds of each sampling setting, declared once: SamplingParams and every stage config that
+# carries one of its settings (a consistency run's n and temperature, say) use these types.
+SampleCount = Annotated[int, Field(ge=1, le=1024)]
+Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
+TopP = Annotated[float, Field(gt=0.0, le=1.0)]
+MaxNewTokens = Annotated[int, Field(ge=1)]
+
+
 class SamplingParams(BaseModel):
     """How to sample: ``n`` completions per prompt, each up to ``max_new_tokens`` tokens."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    n: int = Field(1, ge=1, le=1024, description="completions per prompt")
-    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 means greedy")
-    top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
-    max_new_tokens: int = Field(512, ge=1, description="upper bound on generated tokens per completion")
+    n: SampleCount = Field(1, description="completions per prompt")
+    temperature: Temperature = Field(0.0, description="0 means greedy")
+    top_p: TopP = Field(1.0, description="nucleus sampling mass")
+    max_new_tokens: MaxNewTokens = Field(512, description="upper bound on generated tokens per completion")
     stop: tuple[str, ...] = Field((), description="cut the text before the first of these strings")
     seed: int | None = Field(None, description="same seed, same prompts, same params: same samples")
     ignore_eos: bool = Field(False, description="local models only: always generate max_new_tokens (benchmarks)")

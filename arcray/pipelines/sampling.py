@@ -45,15 +45,22 @@ from arcray.consistency import (
     scoreboard,
 )
 from arcray.errors import ArcrayError
+from arcray.consistency.records import (
+    FAILURES,
+    SAMPLES,
+    SC_DATA,
+    FailureRecord,
+    Sample,
+    TrainingRecord,
+    samples_from_json,
+)
 from arcray.llm.config import CacheConfig
 from arcray.llm.registry import AnyBackendConfig
+from arcray.llm.types import MaxNewTokens, SampleCount, SamplingParams, Temperature, TopP
 from arcray.runtime.ray_setup import forwarded_env, use_cpu_threads
-from arcray.runtime.rundir import RunDir, keyed
+from arcray.runtime.rundir import RunDir
 from arcray.validation import build_config
 
-SAMPLES = "samples.jsonl"
-FAILURES = "failures.jsonl"
-SC_DATA = "sc.jsonl"
 
 
 class _SamplingConfig(BaseModel):
@@ -63,8 +70,8 @@ class _SamplingConfig(BaseModel):
 
     student: AnyBackendConfig = Field(description="the model sampled: {backend: hf, model: smollm2-135m, adapter: DIR}")
     dataset: DatasetSpec
-    max_new_tokens: int = Field(384, ge=1, description="upper bound on tokens per response")
-    top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
+    max_new_tokens: MaxNewTokens = Field(384, description="upper bound on tokens per response")
+    top_p: TopP = Field(1.0, description="nucleus sampling mass")
     seed: int | None = Field(0, description="sampling seed (per batch of prompts); None: unseeded")
     code_timeout_s: float = Field(5.0, gt=0, le=600, description="wall-clock limit for one code answer's tests")
     cache: CacheConfig = Field(CacheConfig(enabled=False), description="response cache (worth it for API models)")
@@ -78,8 +85,8 @@ class _SamplingConfig(BaseModel):
 class ConsistencyConfig(_SamplingConfig):
     """`arcray consistency`: n samples per prompt at one temperature; consistency, ties, accuracy, gates."""
 
-    n: int = Field(10, ge=1, le=1024, description="samples per prompt")
-    temperature: float = Field(0.7, ge=0.0, le=2.0, description="sampling temperature (the plan's diagnosis: 0.7)")
+    n: SampleCount = Field(10, description="samples per prompt")
+    temperature: Temperature = Field(0.7, description="sampling temperature (the plan's diagnosis: 0.7)")
     failure_threshold: float = Field(0.30, ge=0.0, le=1.0, description="consistency below this marks a failure")
     gates: list[Gate] = Field(default_factory=lambda: list(DEFAULT_GATES), description="decision gates to judge")
 
@@ -92,7 +99,7 @@ class GenerateConfig(_SamplingConfig):
     """`arcray sc-generate`: responses at each category's generate temperature, as training records."""
 
     temperatures: TemperatureTable = Field(default_factory=TemperatureTable, description="overrides of the plan's table")
-    samples_per_prompt: int = Field(1, ge=1, le=1024, description="responses drawn per prompt (more to vote on)")
+    samples_per_prompt: SampleCount = Field(1, description="responses drawn per prompt (more to vote on)")
     majority_only: bool = Field(False, description="keep only responses whose answer the majority agrees with")
     correct_only: bool = Field(False, description="keep only responses judged correct (where a reference exists)")
     max_per_prompt: int = Field(1, ge=1, description="training records kept per prompt (distinct responses)")
@@ -112,8 +119,8 @@ def run_consistency(config: ConsistencyConfig, *, progress: bool = True) -> dict
     records, errors, wall_s = _sample_all(config, problems, lambda p: sampling, progress=progress)
     run = RunDir(config.out)
     failures = [failure_record(r, config.failure_threshold) for r in records]
-    _rewrite_jsonl(run, FAILURES, [f for f in failures if f["reasons"]])
-    board = scoreboard((r["category"], r["metrics"]) for r in records)
+    _rewrite_jsonl(run, FAILURES, [f for f in failures if f.reasons])
+    board = scoreboard((r.category, r.metrics) for r in records)
     gates = evaluate_gates(board, config.gates)
     summary = {
         "student": config.student.model_dump(mode="json"),
@@ -125,7 +132,7 @@ def run_consistency(config: ConsistencyConfig, *, progress: bool = True) -> dict
         "temperature": config.temperature,
         "metrics": board["all"],
         "by_category": {k: v for k, v in board.items() if k != "all"},
-        "failures": sum(bool(f["reasons"]) for f in failures),
+        "failures": sum(bool(f.reasons) for f in failures),
         "failure_threshold": config.failure_threshold,
         "gates": [g.to_dict() for g in gates],
         "completion_tokens": _tokens(records),
@@ -155,7 +162,7 @@ def run_sc_generate(config: GenerateConfig, *, progress: bool = True) -> dict[st
         "requested": len(problems),
         "errors": errors,  # prompts that failed to generate this time: re-run to retry them
         "records": len(kept),
-        "by_category": dict(Counter(r["category"] for r in kept)),
+        "by_category": dict(Counter(r.category for r in kept)),
         "prompts_without_record": dict(dropped),
         "temperatures": {c: config.temperatures[c].model_dump() for c in sorted(by_category)},
         "completion_tokens": _tokens(records),
@@ -168,36 +175,37 @@ def run_sc_generate(config: GenerateConfig, *, progress: bool = True) -> dict[st
 # ---------------------------------------------------------------- records
 
 
-def failure_record(record: dict[str, Any], threshold: float) -> dict[str, Any]:
+def failure_record(record: Sample, threshold: float) -> FailureRecord:
     """A prompt's failures.jsonl line: why it failed, its numbers, and its problem (for sc-generate --from)."""
-    return {"id": record["id"], "category": record["category"], "reasons": failure_reasons(record["metrics"], threshold),
-            "metrics": record["metrics"], "majority": record["majority"], "problem": record["problem"]}
+    return FailureRecord(id=record.id, category=record.category, reasons=failure_reasons(record.metrics, threshold),
+                         metrics=record.metrics, majority=record.majority, problem=record.problem)
 
 
-def training_records(record: dict[str, Any], config: GenerateConfig) -> tuple[list[dict[str, Any]], list[str]]:
+def training_records(record: Sample, config: GenerateConfig) -> tuple[list[TrainingRecord], list[str]]:
     """The sc.jsonl lines one prompt yields, or the reason it yields none."""
-    problem = Problem.from_record(record["problem"])
+    problem = Problem.from_record(record.problem)
     temperatures = config.temperatures[problem.category]
-    kept, seen, reasons = [], set(), []
-    for response, answer in zip(record["responses"], record["answers"]):
-        text = response.get("text")
-        agrees = answer["key"] is not None and answer["key"] == record["majority"]
-        if response.get("error") or not text or not text.strip():
+    kept: list[TrainingRecord] = []
+    seen, reasons = set(), []
+    for response, answer in zip(record.responses, record.answers):
+        text = response.text
+        agrees = answer.key is not None and answer.key == record.majority
+        if response.error or not text or not text.strip():
             reasons.append("no response")
         elif config.majority_only and not agrees:
             reasons.append("not the majority answer")
-        elif config.correct_only and answer["correct"] is False:
+        elif config.correct_only and answer.correct is False:
             reasons.append("wrong answer")
         elif text.strip() in seen:
             continue
         else:
             seen.add(text.strip())
-            kept.append({
-                "id": f"{problem.id}#{len(kept)}", "prompt": problem.prompt, "response": text,
-                "category": problem.category, "generate_temperature": temperatures.generate,
-                "train_temperature": temperatures.train, "source": problem.source or record.get("source", ""),
-                "majority_agrees": agrees, "answer": answer["key"], "correct": answer["correct"],
-            })
+            kept.append(TrainingRecord(
+                id=f"{problem.id}#{len(kept)}", prompt=problem.prompt, response=text,
+                category=problem.category, generate_temperature=temperatures.generate,
+                train_temperature=temperatures.train, source=problem.source or "",
+                majority_agrees=agrees, answer=answer.key, correct=answer.correct,
+            ))
             if len(kept) == config.max_per_prompt:
                 break
     return kept, ([] if kept else [reasons[0] if reasons else "no response"])
@@ -222,18 +230,13 @@ def _cell(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _tokens(records: Iterable[dict[str, Any]]) -> int:
-    return sum(int(r.get("completion_tokens") or 0) for record in records for r in record["responses"])
+def _tokens(records: Iterable[Sample]) -> int:
+    return sum(record.completion_tokens for record in records)
 
 
-def _rewrite_jsonl(run: RunDir, name: str, records: list[dict[str, Any]]) -> None:
+def _rewrite_jsonl(run: RunDir, name: str, records: list[FailureRecord] | list[TrainingRecord]) -> None:
     """A derived file, rewritten whole and atomically from samples.jsonl."""
-    target = run.file(name)
-    tmp = target.with_name(f".{name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, default=str) + "\n")
-    os.replace(tmp, target)
+    run.write_text(name, "".join(record.model_dump_json() + "\n" for record in records))
 
 
 # ---------------------------------------------------------------- the Ray Data job
@@ -250,20 +253,29 @@ def _prepare(config: _SamplingConfig) -> list[Problem]:
     return problems
 
 
-def _sampling(config: _SamplingConfig, *, n: int, temperature: float) -> dict[str, Any]:
-    return {"n": n, "temperature": temperature, "top_p": config.top_p, "max_new_tokens": config.max_new_tokens,
-            "seed": config.seed}
+RECORDED = {"n", "temperature", "top_p", "max_new_tokens", "seed"}  # what a sample's "sampling" keeps
 
 
-def _sample_all(config: _SamplingConfig, problems: list[Problem], sampling_for, *, progress: bool) -> tuple[list[dict], int, float]:
+def _sampling(config: _SamplingConfig, *, n: int, temperature: float) -> SamplingParams:
+    """The stage's SamplingParams, validated here in the driver (before Ray starts)."""
+    return build_config(SamplingParams, "sampling", n=n, temperature=temperature, top_p=config.top_p,
+                        max_new_tokens=config.max_new_tokens, seed=config.seed)
+
+
+def _recorded(params: SamplingParams) -> dict[str, Any]:
+    return params.model_dump(include=RECORDED)
+
+
+def _sample_all(config: _SamplingConfig, problems: list[Problem], sampling_for, *,
+                progress: bool) -> tuple[list[Sample], int, float]:
     """Every problem's record (resumed ones included), how many failed this time, and the wall time."""
     run = RunDir(config.out)
-    done = keyed(run.resume_records(SAMPLES), "id")
+    done = {s.id: s for s in samples_from_json(run.resume_records(SAMPLES), where=str(run.file(SAMPLES)))}
     for problem in problems:
-        earlier = done.get(problem.id)
-        if earlier is not None and earlier.get("sampling") != sampling_for(problem):
-            raise ArcrayError(f"{run.file(SAMPLES)} holds {problem.id} sampled with {earlier.get('sampling')}, not "
-                              f"{sampling_for(problem)}; pass another --out or the earlier settings")
+        earlier, wanted = done.get(problem.id), _recorded(sampling_for(problem))
+        if earlier is not None and earlier.sampling != wanted:
+            raise ArcrayError(f"{run.file(SAMPLES)} holds {problem.id} sampled with {earlier.sampling}, not "
+                              f"{wanted}; pass another --out or the earlier settings")
     run.write_config(config.model_dump(mode="json"))
     pending = [p for p in problems if p.id not in done]
     started, errors = time.perf_counter(), 0
@@ -287,24 +299,23 @@ class _SamplerActor:
         self.judge = Judge(code_timeout_s=code_timeout_s)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
-        from arcray.llm import SamplingParams
-
         problems = [Problem.from_record(json.loads(text)) for text in batch["problem"]]
         groups: dict[str, list[Problem]] = {}
         for problem, sampling in zip(problems, batch["sampling"]):
             groups.setdefault(str(sampling), []).append(problem)
-        records: dict[str, dict[str, Any]] = {}
+        records: dict[str, str] = {}
         for sampling_json, members in groups.items():
-            sampling = json.loads(sampling_json)
-            params = SamplingParams(**{**sampling, "seed": _batch_seed(sampling["seed"], members)})
+            stage = SamplingParams.model_validate_json(sampling_json)  # validated in the driver already
+            params = stage.model_copy(update={"seed": _batch_seed(stage.seed, members)})
             try:
                 rows = self.backend.generate([p.prompt for p in members], params)
                 for problem, completions in zip(members, rows):
-                    records[problem.id] = prompt_record(problem, completions, self.judge, sampling=sampling)
+                    sample = prompt_record(problem, completions, self.judge, sampling=_recorded(stage))
+                    records[problem.id] = sample.model_dump_json()
             except Exception as error:  # a failed batch is retried by the next run, not fatal to this one
                 for problem in members:
-                    records[problem.id] = {"id": problem.id, "error": f"{type(error).__name__}: {error}"}
-        return {"record": [json.dumps(records[p.id], default=str) for p in problems]}
+                    records[problem.id] = json.dumps({"id": problem.id, "error": f"{type(error).__name__}: {error}"})
+        return {"record": [records[p.id] for p in problems]}
 
 
 def _batch_seed(seed: int | None, members: list[Problem]) -> int | None:
@@ -327,8 +338,7 @@ def _sample_on_ray(config: _SamplingConfig, pending: list[Problem], sampling_for
     gpus = config.num_gpus_per_actor
     if gpus is None:
         gpus = 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
-    items = [{"problem": json.dumps(p.to_record()), "sampling": json.dumps(sampling_for(p), sort_keys=True)}
-             for p in pending]
+    items = [{"problem": json.dumps(p.to_record()), "sampling": sampling_for(p).model_dump_json()} for p in pending]
     blocks = -(-len(items) // config.batch_size)
     dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
         _SamplerActor,
@@ -346,14 +356,15 @@ def _sample_on_ray(config: _SamplingConfig, pending: list[Problem], sampling_for
     with run.appender(SAMPLES) as samples, bar:
         for row in dataset.iter_rows():
             record = json.loads(row["record"])
-            if record.get("error"):
+            if record.get("error"):  # not a sample: the batch failed to generate this time
                 errors += 1
                 bar.set_postfix(errors=errors, last_error=record["error"][:60], refresh=False)
                 continue
-            if record["id"] in done:
+            sample = Sample.model_validate(record)
+            if sample.id in done:
                 continue  # never write a prompt twice
-            samples.append(record)
-            done[record["id"]] = record
-            bar.set_postfix(consistency=round(record["metrics"]["consistency"], 2), refresh=False)
+            samples.append(sample.to_json())
+            done[sample.id] = sample
+            bar.set_postfix(consistency=round(sample.metrics.get("consistency") or 0.0, 2), refresh=False)
             bar.update(1)
     return errors

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
+from arcray.files import atomic_write
 from arcray.errors import ArcrayError, warn
 
 SECRET_KEY = re.compile(r"(api_?key|secret|password|passwd|credential|auth_token|access_token|bearer|^token$)", re.IGNORECASE)
@@ -51,11 +52,11 @@ class RunDir:
 
     def write_json(self, name: str, payload: Any) -> Path:
         """Write atomically: a reader never sees half a file."""
-        target = self.file(name)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-        os.replace(tmp, target)
-        return target
+        return atomic_write(self.file(name), json.dumps(payload, indent=2, default=str) + "\n")
+
+    def write_text(self, name: str, text: str) -> Path:
+        """Write atomically: a reader never sees half a file."""
+        return atomic_write(self.file(name), text)
 
     def write_config(self, config: dict[str, Any], name: str = "config.json") -> Path:
         """The resolved config, secrets removed; a different earlier config is kept beside it."""
@@ -101,9 +102,7 @@ class RunDir:
             warn(f"{path}: {len(rejected)} line(s) do not parse (line {rejected[0][0]} first); moved to "
                  f"{path.name}.rejected, {len(records)} good record(s) kept")
         if not clean:
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_bytes(b"".join(lines))
-            os.replace(tmp, path)
+            atomic_write(path, b"".join(lines))
         return records
 
     def appender(self, name: str) -> "RecordAppender":

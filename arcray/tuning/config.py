@@ -5,22 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from arcray.consistency.metrics import METRICS as CONSISTENCY_METRICS
 from arcray.pipelines.teachers import SearchTeacherConfig, TeacherConfig
 from arcray.validation import Strict, absolute_if_folder
 
-# metric -> (direction, where it comes from)
-METRICS: dict[str, tuple[str, str]] = {
-    "eval_loss": ("min", "training (per epoch)"),
+# metric -> (direction, where it comes from); the self-consistency ones are its metric registry's
+ARC_METRICS: dict[str, tuple[str, str]] = {
     "arc_fitness": ("max", "ARC evaluation: mean fitness on the held-out tasks"),
     "arc_runnable": ("max", "ARC evaluation: share of programs that run and return a grid"),
     "arc_solved": ("max", "ARC evaluation: share of tasks solved on their test outputs"),
-    "consistency": ("max", "self-consistency: agreement with the majority answer"),
-    "tie_rate": ("min", "self-consistency: share of prompts with a tied majority"),
-    "accuracy": ("max", "self-consistency: accuracy (MATH exact match, CODE pass@1)"),
-    "maj_accuracy": ("max", "self-consistency: majority-vote accuracy"),
 }
+SC_METRICS: dict[str, tuple[str, str]] = {
+    name: ("max" if metric.higher_is_better else "min", f"self-consistency: {metric.description}")
+    for name, metric in CONSISTENCY_METRICS.items()
+}
+METRICS: dict[str, tuple[str, str]] = {"eval_loss": ("min", "training (per epoch)"), **ARC_METRICS, **SC_METRICS}
 
 
 class Dimension(Strict):
@@ -140,9 +141,9 @@ class TuneSettings(Strict):
     @model_validator(mode="after")
     def _coherent(self) -> "TuneSettings":
         sources = {o.metric: METRICS[o.metric][1] for o in self.objectives}
-        if any(m.startswith("arc_") for m in sources) and self.arc is None:
+        if any(m in ARC_METRICS for m in sources) and self.arc is None:
             raise ValueError("an arc_* objective needs an 'arc' evaluation section")
-        if any(m in ("consistency", "tie_rate", "accuracy", "maj_accuracy") for m in sources) and self.consistency is None:
+        if any(m in SC_METRICS for m in sources) and self.consistency is None:
             raise ValueError("a self-consistency objective needs a 'consistency' evaluation section")
         if self.asha.enabled is True and not self.asha_sound:
             raise ValueError("ASHA needs one objective reported every epoch (eval_loss); set asha.enabled: auto or false")

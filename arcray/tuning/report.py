@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from arcray.report import image, markdown_table, write_report
-from arcray.tuning.config import TuneSettings
+from arcray.tuning.config import METRICS, TuneSettings
 
 
 def _row(result, settings: TuneSettings) -> dict[str, Any]:
@@ -16,8 +16,7 @@ def _row(result, settings: TuneSettings) -> dict[str, Any]:
     row = {"trial": metrics.get("trial_id") or Path(str(result.path)).name,
            "status": "error" if result.error else ("done" if metrics.get("evaluated") else "stopped early")}
     row.update({name: config.get(name) for name in settings.space})
-    for key in ("eval_loss", "arc_fitness", "arc_runnable", "arc_solved", "consistency", "tie_rate", "accuracy",
-                "maj_accuracy", "training_iteration", "trial_wall_s", "adapter"):
+    for key in (*METRICS, "training_iteration", "trial_wall_s", "adapter"):
         if key in metrics:
             row[key] = metrics[key]
     row["time_s"] = round(metrics.get("time_total_s") or 0.0, 1)

@@ -8,12 +8,12 @@ This is the Train V2 pattern: the Tune trial is a small driver function that lau
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
-from arcray.tuning.config import TuneSettings
+from arcray.files import atomic_write
+from arcray.tuning.config import SC_METRICS, TuneSettings
 
 SETTINGS_KEY = "__arcray_settings"
 
@@ -48,9 +48,7 @@ def train_trial(trial_config: dict[str, Any], env=None) -> None:
     metrics.update({"adapter": trained["adapter"], "trial_wall_s": round(time.monotonic() - started, 1), "evaluated": 1})
     with open(folder / "work.jsonl", "a") as handle:  # one line per time this trial's work was done
         handle.write(json.dumps({"time": time.time(), "params": params}) + "\n")
-    tmp = folder / ".metrics.json.tmp"
-    tmp.write_text(json.dumps(metrics, indent=2))
-    os.replace(tmp, done)
+    atomic_write(done, json.dumps(metrics, indent=2))
     ray.tune.report(metrics)
 
 
@@ -92,4 +90,4 @@ def _consistency(settings: TuneSettings, student: dict[str, Any], folder: Path) 
                                                       max_new_tokens=sc.max_new_tokens, out=folder / "consistency"),
                               progress=False)
     board = summary["metrics"]
-    return {name: board.get(name) for name in ("consistency", "tie_rate", "accuracy", "maj_accuracy")}
+    return {name: board.get(name) for name in SC_METRICS}
