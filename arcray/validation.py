@@ -67,3 +67,14 @@ def build_config(schema: type[BaseModel], where: str, /, **fields: Any) -> Any:
         return schema(**fields)
     except ValidationError as error:
         raise ConfigError(explain_validation(error, schema, where)) from None
+
+
+def with_default(text: str, model: type[BaseModel], name: str, default: Any = None) -> str:
+    """A flag's help ending in the config field's own default (``default`` overrides it), so the
+    CLI never restates a default the config declares."""
+    value = model.model_fields[name].get_default(call_default_factory=True) if default is None else default
+    if isinstance(value, (list, tuple)):
+        value = ",".join(map(str, value))
+    elif isinstance(value, bool):
+        value = "yes" if value else "no"
+    return f"{text} (default {value})"

@@ -9,6 +9,10 @@ from arcray.cli._common import add_json_flag, add_task_selection, load_yaml_conf
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from arcray.civilization.config import EvolutionConfig
+    from arcray.pipelines.collect import CollectConfig
+    from arcray.validation import with_default
+
     parser = subparsers.add_parser(
         "collect", help="collect teacher solvers for ARC tasks (Ray Data)",
         description="Run the teacher (Analyst → Programmer → Refiner, or program search) on tasks across Ray actors. "
@@ -18,12 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_task_selection(parser, required=False)
     parser.add_argument("--teacher", metavar="BACKEND", help="gemini, hf or search")
     parser.add_argument("--model", metavar="NAME", help="model name (gemini-2.5-flash, smollm2-135m, a folder, …)")
-    parser.add_argument("--max-generations", type=int, help="generations per task (default 5)")
-    parser.add_argument("--population", type=int, help="candidates per generation (default 2)")
-    parser.add_argument("--min-fitness", type=float, help="dataset threshold (default 1.0)")
+    parser.add_argument("--max-generations", type=int, help=with_default("generations per task", EvolutionConfig, "max_generations"))
+    parser.add_argument("--population", type=int, help=with_default("candidates per generation", EvolutionConfig, "population"))
+    parser.add_argument("--min-fitness", type=float, help=with_default("dataset threshold", CollectConfig, "min_fitness"))
     parser.add_argument("--analyst", action=argparse.BooleanOptionalAction, default=None,
                         help="AI Civilization mode (an Analyst first; default) or direct mode (--no-analyst)")
-    parser.add_argument("--concurrency", type=int, help="actors working at once (default 4)")
+    parser.add_argument("--concurrency", type=int, help=with_default("actors working at once", CollectConfig, "concurrency"))
     parser.add_argument("--no-cache", action="store_true", help="always ask the teacher, never the response cache")
     parser.add_argument("--retry-failed", action="store_true", default=None,
                         help="attempt again the tasks whose teacher failed for good on an earlier run")

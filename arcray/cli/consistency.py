@@ -16,6 +16,10 @@ from arcray.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from arcray.consistency.categories import DEFAULT_TEMPERATURES
+    from arcray.pipelines.sampling import ConsistencyConfig, GenerateConfig
+    from arcray.validation import with_default
+
     measure = subparsers.add_parser(
         "consistency", help="sample prompts n times: consistency, ties, accuracy, gates (Ray Data)",
         description="Sample every prompt n times across model actors; extract answers, vote, and measure consistency, "
@@ -23,23 +27,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report.md}; re-running resumes.",
     )
     _add_common(measure)
-    measure.add_argument("-n", type=int, help="samples per prompt (default 10)")
-    measure.add_argument("--temperature", type=float, help="sampling temperature (default 0.7)")
-    measure.add_argument("--failure-threshold", type=float, help="consistency below this is a failure (default 0.30)")
+    measure.add_argument("-n", type=int, help=with_default("samples per prompt", ConsistencyConfig, "n"))
+    measure.add_argument("--temperature", type=float, help=with_default("sampling temperature", ConsistencyConfig, "temperature"))
+    measure.add_argument("--failure-threshold", type=float,
+                         help=with_default("consistency below this is a failure", ConsistencyConfig, "failure_threshold"))
     measure.set_defaults(handler=run_measure)
 
     generate = subparsers.add_parser(
         "sc-generate", help="generate self-consistency training data at each category's temperature (Ray Data)",
-        description="Answer every prompt at its category's generate temperature (MATH 0.0, CODE 0.0, REASONING 0.1, "
-        "CREATIVITY 0.7, KNOWLEDGE 0.0, INSTRUCTION 0.2) and write RUN_DIR/sc.jsonl for `arcray prepare`.",
+        description="Answer every prompt at its category's generate temperature ("
+        + ", ".join(f"{name.upper()} {row.generate}" for name, row in DEFAULT_TEMPERATURES.items())
+        + ") and write RUN_DIR/sc.jsonl for `arcray prepare`.",
     )
     _add_common(generate)
     generate.add_argument("--from", dest="from_file", type=Path, metavar="FAILURES.jsonl",
                           help="the prompts of an earlier run's failures.jsonl (or samples.jsonl)")
-    generate.add_argument("-n", "--samples-per-prompt", dest="n", type=int, help="responses per prompt (default 1)")
+    generate.add_argument("-n", "--samples-per-prompt", dest="n", type=int,
+                          help=with_default("responses per prompt", GenerateConfig, "samples_per_prompt"))
     generate.add_argument("--majority-only", action="store_true", help="keep only answers the majority agrees with")
     generate.add_argument("--correct-only", action="store_true", help="keep only answers judged correct")
-    generate.add_argument("--max-per-prompt", type=int, help="training records per prompt (default 1)")
+    generate.add_argument("--max-per-prompt", type=int,
+                          help=with_default("training records per prompt", GenerateConfig, "max_per_prompt"))
     generate.set_defaults(handler=run_generate)
 
     gates = subparsers.add_parser(
@@ -53,6 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
+    from arcray.pipelines.sampling import ConsistencyConfig
+    from arcray.validation import with_default
+
     parser.add_argument("--config", type=Path, metavar="YAML", help="a config file; flags override it")
     parser.add_argument("--backend", help="generation backend (default hf)")
     parser.add_argument("--model", metavar="NAME", help="model: smollm2-135m (default), a folder or a hub id")
@@ -66,11 +77,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offset", type=int, metavar="N", help="skip the first N prompts")
     parser.add_argument("--dataset-seed", type=int, metavar="S", help="arith: the problem stream (default 0)")
     parser.add_argument("--split", choices=("all", "train", "heldout"), help="arith: disjoint train/held-out questions")
-    parser.add_argument("--max-new-tokens", type=int, help="tokens per response (default 384)")
-    parser.add_argument("--seed", type=int, help="sampling seed (default 0)")
-    parser.add_argument("--concurrency", type=int, help="model replicas at once (default 1)")
-    parser.add_argument("--batch-size", type=int, help="prompts per generate call (default 4)")
-    parser.add_argument("--num-cpus-per-actor", type=float, help="CPUs (torch threads) per replica (default 1)")
+    parser.add_argument("--max-new-tokens", type=int, help=with_default("tokens per response", ConsistencyConfig, "max_new_tokens"))
+    parser.add_argument("--seed", type=int, help=with_default("sampling seed", ConsistencyConfig, "seed"))
+    parser.add_argument("--concurrency", type=int, help=with_default("model replicas at once", ConsistencyConfig, "concurrency"))
+    parser.add_argument("--batch-size", type=int, help=with_default("prompts per generate call", ConsistencyConfig, "batch_size"))
+    parser.add_argument("--num-cpus-per-actor", type=float,
+                        help=with_default("CPUs (torch threads) per replica", ConsistencyConfig, "num_cpus_per_actor"))
     parser.add_argument("--num-gpus-per-actor", type=float, help="GPUs per replica (default: 1 when the cluster has GPUs)")
     parser.add_argument("--out", type=Path, help="run directory")
     add_json_flag(parser)

@@ -9,6 +9,10 @@ from arcray.cli._common import add_json_flag, add_task_selection, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from arcray.civilization.config import EvolutionConfig
+    from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig
+    from arcray.validation import with_default
+
     parser = subparsers.add_parser(
         "evaluate", help="evaluate a student on ARC tasks (Ray Data); writes submission.json",
         description="Run the evolution loop with the student as the backend (selection by train pairs only), "
@@ -17,10 +21,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", required=True, metavar="NAME_OR_DIR", help="smollm2-135m, a hub id, or a folder (a merged model)")
     parser.add_argument("--adapter", type=Path, metavar="DIR", help="a PEFT LoRA adapter on top of --model")
     add_task_selection(parser)
-    parser.add_argument("--max-generations", type=int, default=3)
-    parser.add_argument("--population", type=int, default=2)
-    parser.add_argument("--max-new-tokens", type=int, default=768)
-    parser.add_argument("--concurrency", type=int, default=1, help="model replicas (actors)")
+    parser.add_argument("--max-generations", type=int, help=with_default("generations per task", EvolutionConfig,
+                                                                         "max_generations", STUDENT_EVOLUTION.max_generations))
+    parser.add_argument("--population", type=int, help=with_default("candidates per generation", EvolutionConfig,
+                                                                    "population", STUDENT_EVOLUTION.population))
+    parser.add_argument("--max-new-tokens", type=int, help=with_default("tokens per program", EvolutionConfig,
+                                                                        "max_new_tokens", STUDENT_EVOLUTION.max_new_tokens))
+    parser.add_argument("--concurrency", type=int, help=with_default("model replicas (actors)", EvaluateConfig, "concurrency"))
     parser.add_argument("--gpu", action="store_true", help="one GPU per replica")
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="a folder or a storage URI (s3://…)")
     add_json_flag(parser)
@@ -33,10 +40,11 @@ def run(args: argparse.Namespace) -> int:
     student = {"backend": "hf", "model": args.model}
     if args.adapter:
         student["adapter"] = str(args.adapter)
-    evolution = STUDENT_EVOLUTION.model_copy(update={"max_generations": args.max_generations, "population": args.population,
-                                                      "max_new_tokens": args.max_new_tokens}).model_dump()
+    given = {k: getattr(args, k) for k in ("max_generations", "population", "max_new_tokens") if getattr(args, k) is not None}
+    evolution = {**STUDENT_EVOLUTION.model_dump(), **given}
+    fields = {"concurrency": args.concurrency} if args.concurrency is not None else {}
     config = EvaluateConfig.build(student=student, tasks=args.tasks, ids=args.ids, limit=args.limit, evolution=evolution,
-                                  concurrency=args.concurrency, num_gpus_per_actor=1.0 if args.gpu else 0.0, out=args.out)
+                                  num_gpus_per_actor=1.0 if args.gpu else 0.0, out=args.out, **fields)
     summary = run_evaluate(config, progress=not args.json)
     if args.json:
         print_json({"out": str(args.out), **summary})

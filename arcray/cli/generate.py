@@ -16,10 +16,13 @@ from arcray.cli._common import quiet_transformers
 from arcray.errors import ConfigError
 from arcray.text import printable
 
-DEFAULT_MODELS = {"gemini": "gemini-2.5-flash", "hf": "smollm2-135m"}
+MAX_NEW_TOKENS = 256  # a quick check reads a short answer; stages set their own budgets
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from arcray.llm.types import SamplingParams
+    from arcray.validation import with_default
+
     parser = subparsers.add_parser(
         "generate",
         help="complete one prompt with a backend (quick checks)",
@@ -32,10 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prompt", required=True, help="the user message ('-' reads it from stdin)")
     parser.add_argument("--system", help="a system message before the prompt")
     parser.add_argument("--raw", action="store_true", help="send the prompt as plain text, without a chat turn")
-    parser.add_argument("-n", type=int, default=1, help="completions to draw (default: 1)")
-    parser.add_argument("--temperature", type=float, default=0.0, help="0 is greedy (default: 0)")
-    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (default: 1)")
-    parser.add_argument("--max-new-tokens", type=int, default=256, help="(default: 256)")
+    parser.add_argument("-n", type=int, help=with_default("completions to draw", SamplingParams, "n"))
+    parser.add_argument("--temperature", type=float, help=with_default("0 is greedy", SamplingParams, "temperature"))
+    parser.add_argument("--top-p", type=float, help=with_default("nucleus sampling mass", SamplingParams, "top_p"))
+    parser.add_argument("--max-new-tokens", type=int, default=MAX_NEW_TOKENS, help=f"(default: {MAX_NEW_TOKENS}, short for quick checks)")
     parser.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
     parser.add_argument("--seed", type=int, help="sampling seed, for reproducible samples")
     parser.add_argument("--cache", type=Path, metavar="DIR", help="answer from / save to this response cache")
@@ -47,16 +50,9 @@ def run(args: argparse.Namespace) -> int:
     from arcray.llm import CacheConfig, SamplingParams, get_backend
 
     prompt = _prompt(args)
-    params = _build(
-        SamplingParams,
-        n=args.n,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        max_new_tokens=args.max_new_tokens,
-        stop=tuple(args.stop),
-        seed=args.seed,
-    )
-    fields: dict[str, Any] = {"model": args.model or DEFAULT_MODELS.get(args.backend, "")}
+    given = {k: getattr(args, k) for k in ("n", "temperature", "top_p") if getattr(args, k) is not None}
+    params = _build(SamplingParams, max_new_tokens=args.max_new_tokens, stop=tuple(args.stop), seed=args.seed, **given)
+    fields: dict[str, Any] = {"model": args.model} if args.model else {}  # else the backend config's default
     if args.adapter is not None or args.load_in_4bit:
         if args.backend != "hf":
             raise ConfigError("--adapter and --load-in-4bit are for --backend hf; drop them or switch backend")

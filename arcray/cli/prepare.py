@@ -9,6 +9,9 @@ from arcray.cli._common import add_json_flag, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from arcray.training.prepare import PrepareConfig
+    from arcray.validation import with_default
+
     parser = subparsers.add_parser(
         "prepare", help="build a chat-format DatasetDict from collection runs and self-consistency JSONL",
         description="Build DATA_DIR/dataset (a Hugging Face DatasetDict), DATA_DIR/{train,validation}.jsonl and DATA_DIR/stats.json.",
@@ -16,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--from", dest="sources", action="append", type=Path, required=True, metavar="RUN_DIR|SC.jsonl",
                         help="a collection run directory or a self-consistency JSONL file (repeat to mix)")
     parser.add_argument("--out", type=Path, required=True, metavar="DATA_DIR")
-    parser.add_argument("--val-fraction", type=float, default=0.2, help="share of tasks held out (default 0.2)")
-    parser.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    parser.add_argument("--val-fraction", type=float, help=with_default("share of tasks held out", PrepareConfig, "val_fraction"))
+    parser.add_argument("--seed", type=int, help=with_default("split seed", PrepareConfig, "seed"))
     parser.add_argument("--max-tokens", type=int, metavar="K", help="drop examples longer than K tokens")
     parser.add_argument("--tokenizer", metavar="MODEL", help="model whose tokenizer counts tokens (e.g. smollm2-135m)")
     parser.add_argument("--min-fitness", type=float, help="override the run's dataset threshold")
@@ -29,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from arcray.training.prepare import PrepareConfig, run_prepare
     from arcray.validation import build_config
 
-    config = build_config(PrepareConfig, "prepare", sources=args.sources, out=args.out, val_fraction=args.val_fraction,
-                          seed=args.seed, max_tokens=args.max_tokens, tokenizer=args.tokenizer, min_fitness=args.min_fitness)
+    given = {k: getattr(args, k) for k in ("val_fraction", "seed") if getattr(args, k) is not None}
+    config = build_config(PrepareConfig, "prepare", sources=args.sources, out=args.out, max_tokens=args.max_tokens,
+                          tokenizer=args.tokenizer, min_fitness=args.min_fitness, **given)
     stats = run_prepare(config)
     if args.json:
         print_json({"out": str(args.out), **stats})

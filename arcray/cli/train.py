@@ -18,6 +18,9 @@ FLAGS = ("lora_r", "lora_alpha", "lora_dropout", "target_modules", "lr", "epochs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from arcray.training.config import TrainConfig
+    from arcray.validation import with_default
+
     parser = subparsers.add_parser(
         "train", help="fine-tune a model with QLoRA on Ray Train (adapter + merged model)",
         description="Fine-tune MODEL on an `arcray prepare` dataset with LoRA on a 4-bit base, data-parallel on Ray Train; "
@@ -29,25 +32,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="RUN_DIR")
     parser.add_argument("--config", type=Path, metavar="YAML", help="TrainConfig fields; flags given here override them")
     lora = parser.add_argument_group("LoRA (defaults: the plan's)")
-    lora.add_argument("--lora-r", type=int, help="rank (default 16)")
-    lora.add_argument("--lora-alpha", type=float, help="scaling numerator (default 32)")
-    lora.add_argument("--lora-dropout", type=float, help="(default 0.05)")
-    lora.add_argument("--target-modules", metavar="NAME[,NAME…]", help="linear layers to adapt (default q_proj,v_proj)")
+    lora.add_argument("--lora-r", type=int, help=with_default("rank", TrainConfig, "lora_r"))
+    lora.add_argument("--lora-alpha", type=float, help=with_default("scaling numerator", TrainConfig, "lora_alpha"))
+    lora.add_argument("--lora-dropout", type=float, help=with_default("dropout on the LoRA input", TrainConfig, "lora_dropout"))
+    lora.add_argument("--target-modules", metavar="NAME[,NAME…]", help=with_default("linear layers to adapt", TrainConfig, "target_modules"))
     optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--lr", type=float, help="peak learning rate (default 2e-4)")
-    optim.add_argument("--epochs", type=int, help="(default 3)")
-    optim.add_argument("--batch-size", type=int, help="examples per device per step (default 4)")
-    optim.add_argument("--grad-accum", type=int, help="gradient accumulation steps (default 4)")
-    optim.add_argument("--max-length", type=int, metavar="K", help="truncate examples to K tokens (default 2048; batches pad only to their longest)")
-    optim.add_argument("--warmup-steps", type=float, help="warm-up steps, or a share of all steps below 1 (default 0.03)")
-    optim.add_argument("--seed", type=int, help="(default 0)")
+    optim.add_argument("--lr", type=float, help=with_default("peak learning rate", TrainConfig, "lr"))
+    optim.add_argument("--epochs", type=int, help=with_default("passes over the training split", TrainConfig, "epochs"))
+    optim.add_argument("--batch-size", type=int, help=with_default("examples per device per step", TrainConfig, "batch_size"))
+    optim.add_argument("--grad-accum", type=int, help=with_default("gradient accumulation steps", TrainConfig, "grad_accum"))
+    optim.add_argument("--max-length", type=int, metavar="K", help=with_default("truncate examples to K tokens; batches pad only to their longest", TrainConfig, "max_length"))
+    optim.add_argument("--warmup-steps", type=float, help=with_default("warm-up steps, or a share of all steps below 1", TrainConfig, "warmup_steps"))
+    optim.add_argument("--seed", type=int, help=with_default("adapter initialisation and data order", TrainConfig, "seed"))
     scale = parser.add_argument_group("scale")
-    scale.add_argument("--workers", type=int, help="data-parallel workers (default 1)")
+    scale.add_argument("--workers", type=int, help=with_default("data-parallel workers", TrainConfig, "workers"))
     scale.add_argument("--gpu", action="store_true", default=None, help="one GPU per worker (bf16)")
-    scale.add_argument("--cpus-per-worker", type=float, help="(default 1)")
+    scale.add_argument("--cpus-per-worker", type=float, help=TrainConfig.model_fields["cpus_per_worker"].description)
     scale.add_argument("--4bit", dest="load_in_4bit", action=argparse.BooleanOptionalAction, default=None,
                        help="NF4 base (QLoRA; default) or a full-precision base")
-    scale.add_argument("--max-failures", type=int, help="worker failures to recover from (default 2)")
+    scale.add_argument("--max-failures", type=int, help=with_default("worker failures to recover from", TrainConfig, "max_failures"))
     scale.add_argument("--storage-path", metavar="PATH_OR_URI", help="Ray Train results and checkpoints (default RUN_DIR/ray)")
     scale.add_argument("--merge", action=argparse.BooleanOptionalAction, default=None, help="write RUN_DIR/merged (default: yes)")
     add_json_flag(parser)
