@@ -123,11 +123,7 @@ def run_consistency(config: ConsistencyConfig, *, progress: bool = True) -> dict
     board = scoreboard((r.category, r.metrics) for r in records)
     gates = evaluate_gates(board, config.gates)
     summary = {
-        "student": config.student.model_dump(mode="json"),
-        "dataset": config.dataset.source,
-        "prompts": len(records),
-        "requested": len(problems),
-        "errors": errors,  # prompts that failed to generate this time: re-run to retry them
+        **_run_head(config, records, problems, errors),
         "n": config.n,
         "temperature": config.temperature,
         "metrics": board["all"],
@@ -156,11 +152,7 @@ def run_sc_generate(config: GenerateConfig, *, progress: bool = True) -> dict[st
         dropped.update(reasons)
     _rewrite_jsonl(RunDir(config.out), SC_DATA, kept)
     summary = {
-        "student": config.student.model_dump(mode="json"),
-        "dataset": config.dataset.source,
-        "prompts": len(records),
-        "requested": len(problems),
-        "errors": errors,  # prompts that failed to generate this time: re-run to retry them
+        **_run_head(config, records, problems, errors),
         "records": len(kept),
         "by_category": dict(Counter(r.category for r in kept)),
         "prompts_without_record": dict(dropped),
@@ -170,6 +162,17 @@ def run_sc_generate(config: GenerateConfig, *, progress: bool = True) -> dict[st
     }
     RunDir(config.out).write_json("summary.json", summary)
     return summary
+
+
+def _run_head(config: _SamplingConfig, records: list[Sample], problems: list[Problem], errors: int) -> dict[str, Any]:
+    """What both stages' summaries start with: who was sampled, on what, how much of it."""
+    return {
+        "student": config.student.model_dump(mode="json"),
+        "dataset": config.dataset.source,
+        "prompts": len(records),
+        "requested": len(problems),
+        "errors": errors,  # prompts that failed to generate this time: re-run to retry them
+    }
 
 
 # ---------------------------------------------------------------- records
