@@ -20,7 +20,7 @@ from arcray.arc.fitness import evaluate_solver
 from arcray.arc.sandbox import Sandbox
 from arcray.arc.submission import build_submission, score_submission, write_submission
 from arcray.arc.tasks import load_tasks
-from arcray.errors import ArcrayError
+from arcray.experiment import Finished, run_script
 
 BASELINES = {
     "identity": "def solve(grid):\n    return grid\n",
@@ -33,7 +33,7 @@ BASELINES = {
 }
 
 
-def run(tasks_source: str, out: Path, limit: int | None) -> dict:
+def score_baselines(tasks_source: str, out: Path, limit: int | None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps({"tasks": tasks_source, "limit": limit, "solvers": list(BASELINES)}, indent=2))
     records_path = out / "results.jsonl"
@@ -79,21 +79,19 @@ def run(tasks_source: str, out: Path, limit: int | None) -> dict:
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tasks", default="arc1/eval", help="task source (default: arc1/eval)")
-    parser.add_argument("--out", default="runs/arc-baseline", type=Path, help="run directory")
     parser.add_argument("--limit", type=int, help="only the first N tasks")
-    parser.add_argument("--smoke-test", action="store_true", help="20 tasks only")
-    args = parser.parse_args(argv)
-    try:
-        summary = run(args.tasks, args.out, 20 if args.smoke_test else args.limit)
-    except ArcrayError as error:
-        print(f"arc_baseline: error: {error}", file=sys.stderr)
-        return 2
-    print(json.dumps(summary, indent=2))
-    print(f"submission: {args.out / 'submission.json'}")
-    return 0
+
+
+def run(args: argparse.Namespace) -> Finished:
+    summary = score_baselines(args.tasks, args.out, 20 if args.smoke_test else args.limit)
+    return Finished(f"submission: {args.out / 'submission.json'}", summary=summary)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_script(argv, name="arc_baseline", doc=__doc__, run=run, out="run directory",
+                      out_default=Path("runs/arc-baseline"), smoke_test="20 tasks only", add_arguments=add_arguments)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import Field
 
-from arcray.cli._common import EXPERIMENT_CONFIG, load_experiment_config, section
 from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError, ConfigError
+from arcray.experiment import EXPERIMENT_CONFIG, Finished, load_experiment_config, run_script, section
 from arcray.pipelines.collect import CollectConfig, run_collect
 from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
 from arcray.runtime.rundir import RunDir
@@ -162,27 +162,22 @@ def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated:
     return write_report(out, "ARC distillation", sections)
 
 
+def run(args: argparse.Namespace) -> Finished:
+    config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None)
+    out = Path(args.out or config["out"])
+    resolved = resolve(config, out)  # every section, before anything runs or is written
+    RunDir(out).write_config(resolved, name=EXPERIMENT_CONFIG)
+    collected = collect(config, out)
+    prepared = prepare(config, out)
+    trained = train(config, out)
+    evaluated = evaluate(config, out, trained)
+    path = report(out, collected, prepared, trained, evaluated, method(config))
+    return Finished(f"report: {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=Path("experiments/configs/arc_distillation.yaml"))
-    parser.add_argument("--out", help="run directory (overrides the config's)")
-    parser.add_argument("--smoke-test", action="store_true", help="a few tasks, one epoch: minutes")
-    args = parser.parse_args(argv)
-    try:
-        config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None)
-        out = Path(args.out or config["out"])
-        resolved = resolve(config, out)  # every section, before anything runs or is written
-        RunDir(out).write_config(resolved, name=EXPERIMENT_CONFIG)
-        collected = collect(config, out)
-        prepared = prepare(config, out)
-        trained = train(config, out)
-        evaluated = evaluate(config, out, trained)
-        path = report(out, collected, prepared, trained, evaluated, method(config))
-    except ArcrayError as error:
-        print(f"arc_distillation: error: {error}", file=sys.stderr)
-        return 2
-    print(f"report: {path}")
-    return 0
+    return run_script(argv, name="arc_distillation", doc=__doc__, run=run,
+                      config=Path("experiments/configs/arc_distillation.yaml"), smoke_test="a few tasks, one epoch: minutes")
 
 
 if __name__ == "__main__":

@@ -17,11 +17,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from arcray.cli._common import load_yaml_config
 from arcray.consistency import evaluate_gates, format_gates, scoreboard
-from arcray.errors import ArcrayError, ConfigError
+from arcray.errors import ConfigError
+from arcray.experiment import REQUIRED, Finished, load_yaml_config, run_script
 from arcray.runtime.rundir import RunDir
-from arcray.pipelines.sampling import SAMPLES, ConsistencyConfig, GenerateConfig, run_consistency, run_sc_generate
+from arcray.consistency.records import SAMPLES, samples_from_json
+from arcray.pipelines.sampling import ConsistencyConfig, GenerateConfig, run_consistency, run_sc_generate
 
 STAGES = {"consistency": (ConsistencyConfig, run_consistency), "sc-generate": (GenerateConfig, run_sc_generate)}
 SMOKE = {"limit": 2, "n": 2, "max_new_tokens": 16}
@@ -49,34 +50,31 @@ def stage_configs(raw: dict[str, Any], *, smoke: bool) -> tuple[str, dict[str, A
     return stage, configs
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, required=True)
-    parser.add_argument("--out", type=Path, help="experiment directory (overrides the config's)")
-    parser.add_argument("--smoke-test", action="store_true", help="2 prompts per run, 2 short samples: a minute")
-    args = parser.parse_args(argv)
-    try:
-        raw = load_yaml_config(args.config)
-        if args.out:
-            raw["out"] = str(args.out)
-        stage, configs = stage_configs(raw, smoke=args.smoke_test)  # every run validated before any work
-        summaries = {name: STAGES[stage][1](config) for name, config in configs.items()}
-    except ArcrayError as error:
-        print(f"consistency: error: {error}", file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace) -> Finished:
+    raw = load_yaml_config(args.config)
+    if args.out:
+        raw["out"] = str(args.out)
+    stage, configs = stage_configs(raw, smoke=args.smoke_test)  # every run validated before any work
+    summaries = {name: STAGES[stage][1](config) for name, config in configs.items()}
     for name, summary in summaries.items():
         print(f"== {name}: " + json.dumps({k: summary.get(k) for k in ("prompts", "metrics", "records", "by_category", "errors")
                                             if k in summary}))
     result: dict[str, Any] = {"stage": stage, "runs": summaries}
     if stage == "consistency":
-        pairs = [(r["category"], r["metrics"]) for c in configs.values() for r in RunDir(c.out).read_records(SAMPLES)]
+        pairs = [(s.category, s.metrics) for c in configs.values()
+                 for s in samples_from_json(RunDir(c.out).read_records(SAMPLES), where=str(c.out / SAMPLES))]
         board = scoreboard(pairs)
         gates = evaluate_gates(board, next(iter(configs.values())).gates)
         result.update(scoreboard=board, gates=[g.to_dict() for g in gates])
         print(format_gates(gates))
     RunDir(raw["out"]).write_json("experiment.json", result)
-    print(f"experiment directory: {raw['out']}")
-    return 1 if any(s.get("errors") for s in summaries.values()) else 0
+    return Finished(f"experiment directory: {raw['out']}", code=1 if any(s.get("errors") for s in summaries.values()) else 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_script(argv, name="consistency", doc=__doc__, run=run, config=REQUIRED,
+                      out="experiment directory (overrides the config's)",
+                      smoke_test="2 prompts per run, 2 short samples: a minute")
 
 
 if __name__ == "__main__":

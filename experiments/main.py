@@ -20,33 +20,27 @@ sys.path.insert(0, str(HERE))
 import arc_distillation  # noqa: E402
 import self_consistency  # noqa: E402
 
-from arcray.cli._common import load_experiment_config  # noqa: E402
-from arcray.errors import ArcrayError  # noqa: E402
+from arcray.experiment import Finished, load_experiment_config, run_script  # noqa: E402
+
+
+def run(args: argparse.Namespace) -> Finished:
+    started = time.monotonic()
+    arc_out, sc_out = args.out / "arc-distillation", args.out / "self-consistency"
+    experiments = ((arc_distillation, "main_arc.yaml", arc_out), (self_consistency, "main_sc.yaml", sc_out))
+    for module, name, out in experiments:  # both experiments' configs, every section, before the first stage of either
+        module.resolve(load_experiment_config(HERE / "configs" / name, module.KEYS), out)
+    for module, name, out in experiments:
+        code = module.main(["--config", str(HERE / "configs" / name), "--out", str(out)])
+        if code:
+            return Finished(code=code)  # the experiment has said why
+    minutes = (time.monotonic() - started) / 60
+    return Finished(f"\nmain job done in {minutes:.1f} min",
+                    f"ARC distillation report:       {arc_out / 'report.md'}",
+                    f"self-consistency report:       {sc_out / 'report.md'}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("runs/main"))
-    args = parser.parse_args(argv)
-    started = time.monotonic()
-    arc_out, sc_out = args.out / "arc-distillation", args.out / "self-consistency"
-    try:  # both experiments' configs, every section, before the first stage of either
-        for module, name, out in ((arc_distillation, "main_arc.yaml", arc_out), (self_consistency, "main_sc.yaml", sc_out)):
-            module.resolve(load_experiment_config(HERE / "configs" / name, module.KEYS), out)
-    except ArcrayError as error:
-        print(f"main: error: {error}", file=sys.stderr)
-        return 2
-    code = arc_distillation.main(["--config", str(HERE / "configs" / "main_arc.yaml"), "--out", str(arc_out)])
-    if code:
-        return code
-    code = self_consistency.main(["--config", str(HERE / "configs" / "main_sc.yaml"), "--out", str(sc_out)])
-    if code:
-        return code
-    minutes = (time.monotonic() - started) / 60
-    print(f"\nmain job done in {minutes:.1f} min")
-    print(f"ARC distillation report:       {arc_out / 'report.md'}")
-    print(f"self-consistency report:       {sc_out / 'report.md'}")
-    return 0
+    return run_script(argv, name="main", doc=__doc__, run=run, out=None, out_default=Path("runs/main"))
 
 
 if __name__ == "__main__":

@@ -21,11 +21,12 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from arcray.cli._common import EXPERIMENT_CONFIG, load_experiment_config, section
+from arcray.consistency.records import SAMPLES, samples_from_json
 from arcray.consistency import DatasetSpec, load_problems
 from arcray.consistency.reference import reference_records
 from arcray.consistency.gates import evaluate_gates, format_gates, scoreboard
-from arcray.errors import ArcrayError, ConfigError
+from arcray.errors import ConfigError
+from arcray.experiment import EXPERIMENT_CONFIG, Finished, load_experiment_config, run_script, section
 from arcray.runtime.rundir import RunDir
 from arcray.pipelines.sampling import ConsistencyConfig, GenerateConfig, run_consistency, run_sc_generate
 from arcray.report import bar_plot, image, markdown_table, training_section, write_report
@@ -199,43 +200,39 @@ def report(out: Path, stages: dict[str, dict], trainings: dict[str, dict], gates
     return write_report(out, "Self-consistency distillation (phase 1B.1)", sections)
 
 
+def run(args: argparse.Namespace) -> Finished:
+    config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None)
+    if args.smoke_test and config.get("warmup"):
+        config["warmup"] = {k: {**config["warmup"].get(k, {}), **v} for k, v in SMOKE_WARMUP.items()}
+    out = Path(args.out or config["out"])
+    resolved = resolve(config, out)  # every section, before anything runs or is written
+    RunDir(out).write_config(resolved, name=EXPERIMENT_CONFIG)
+    stages, trainings = {}, {}
+    student, warmed = warm_start(config, out)
+    if warmed:
+        stages["base"] = measure(config, out, config["student"], "base")
+        trainings["warmup"] = ("Warm start: LoRA on reference solutions (merged)", warmed)
+    stages["before"] = measure(config, out, student, "before")
+    trained = train(config, out, student, generate(config, out, student))
+    trainings["train"] = ("Phase 1B.1: LoRA on self-consistency data", trained)
+    stages["after"] = measure(config, out, {**student, "adapter": trained["adapter"]}, "after")
+    gates_before = format_gates(evaluate_gates(_board(out / "before")))
+    gates_after = format_gates(evaluate_gates(_board(out / "after")))
+    print("gates after training:\n" + gates_after, flush=True)
+    path = report(out, stages, trainings, gates_before, gates_after)
+    return Finished(f"report: {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=Path("experiments/configs/self_consistency.yaml"))
-    parser.add_argument("--out", help="run directory (overrides the config's)")
-    parser.add_argument("--smoke-test", action="store_true", help="a few prompts, one epoch: minutes")
-    args = parser.parse_args(argv)
-    try:
-        config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None)
-        if args.smoke_test and config.get("warmup"):
-            config["warmup"] = {k: {**config["warmup"].get(k, {}), **v} for k, v in SMOKE_WARMUP.items()}
-        out = Path(args.out or config["out"])
-        resolved = resolve(config, out)  # every section, before anything runs or is written
-        RunDir(out).write_config(resolved, name=EXPERIMENT_CONFIG)
-        stages, trainings = {}, {}
-        student, warmed = warm_start(config, out)
-        if warmed:
-            stages["base"] = measure(config, out, config["student"], "base")
-            trainings["warmup"] = ("Warm start: LoRA on reference solutions (merged)", warmed)
-        stages["before"] = measure(config, out, student, "before")
-        trained = train(config, out, student, generate(config, out, student))
-        trainings["train"] = ("Phase 1B.1: LoRA on self-consistency data", trained)
-        stages["after"] = measure(config, out, {**student, "adapter": trained["adapter"]}, "after")
-        gates_before = format_gates(evaluate_gates(_board(out / "before")))
-        gates_after = format_gates(evaluate_gates(_board(out / "after")))
-        print("gates after training:\n" + gates_after, flush=True)
-        path = report(out, stages, trainings, gates_before, gates_after)
-    except ArcrayError as error:
-        print(f"self_consistency: error: {error}", file=sys.stderr)
-        return 2
-    print(f"report: {path}")
-    return 0
+    return run_script(argv, name="self_consistency", doc=__doc__, run=run,
+                      config=Path("experiments/configs/self_consistency.yaml"), smoke_test="a few prompts, one epoch: minutes")
 
 
 def _board(folder: Path) -> dict[str, dict[str, Any]]:
     per_prompt = []
-    for samples in sorted(folder.glob("*/samples.jsonl")):
-        per_prompt += [(r["category"], r["metrics"]) for r in RunDir(samples.parent).read_records("samples.jsonl")]
+    for samples in sorted(folder.glob(f"*/{SAMPLES}")):
+        records = samples_from_json(RunDir(samples.parent).read_records(SAMPLES), where=str(samples))
+        per_prompt += [(s.category, s.metrics) for s in records]
     return scoreboard(per_prompt)
 
 

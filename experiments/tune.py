@@ -14,8 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from arcray.cli._common import load_yaml_config
-from arcray.errors import ArcrayError
+from arcray.experiment import Finished, load_yaml_config, run_script
 from arcray.tuning.config import TuneSettings
 from arcray.tuning.search import run_tune
 from arcray.validation import build_config
@@ -23,24 +22,19 @@ from arcray.validation import build_config
 SMOKE = {"num_samples": 2, "space": {"lora_r": {"choice": [4, 8]}, "lr": {"loguniform": [1e-5, 5e-4]}, "epochs": {"choice": [1]}}}
 
 
+def run(args: argparse.Namespace) -> Finished:
+    raw = load_yaml_config(args.config)
+    if args.out:
+        raw["out"] = str(args.out)
+    if args.smoke_test:
+        raw.update(SMOKE)
+    summary = run_tune(build_config(TuneSettings, "tune config", **raw))
+    return Finished(f"trials: {summary['trials']} ({summary['finished']} finished); report: {summary['report']}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=Path("experiments/configs/tune_smoke.yaml"))
-    parser.add_argument("--out", help="run directory (overrides the config's)")
-    parser.add_argument("--smoke-test", action="store_true", help="two one-epoch trials")
-    args = parser.parse_args(argv)
-    try:
-        raw = load_yaml_config(args.config)
-        if args.out:
-            raw["out"] = args.out
-        if args.smoke_test:
-            raw.update(SMOKE)
-        summary = run_tune(build_config(TuneSettings, "tune config", **raw))
-    except ArcrayError as error:
-        print(f"tune: error: {error}", file=sys.stderr)
-        return 2
-    print(f"trials: {summary['trials']} ({summary['finished']} finished); report: {summary['report']}")
-    return 0
+    return run_script(argv, name="tune", doc=__doc__, run=run, config=Path("experiments/configs/tune_smoke.yaml"),
+                      smoke_test="two one-epoch trials")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from arcray.cli._common import load_experiment_config
 from arcray.errors import ConfigError
+from arcray.experiment import load_experiment_config
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "experiments"))

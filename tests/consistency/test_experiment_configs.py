@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from arcray.cli._common import load_yaml_config
 from arcray.errors import ConfigError
+from arcray.experiment import load_yaml_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,122 @@
+"""What every experiment script (``experiments/*.py``) shares: its YAML config, and one ``main()``.
+
+A script keeps its own story in ``run(args)``: shaping its config, running its stages, returning
+:class:`Finished`. :func:`run_script` owns the rest::
+
+    def main(argv: list[str] | None = None) -> int:
+        return run_script(argv, name="tune", doc=__doc__, run=run,
+                          config=Path("experiments/configs/tune_smoke.yaml"), smoke_test="two one-epoch trials")
+
+the common flags (``--config``, ``--out``, ``--smoke-test``), an :class:`~arcray.errors.ArcrayError`
+as the one line ``NAME: error: …`` (exit code 2), Ctrl-C as one line (130), and the final printing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from arcray.errors import ArcrayError, ConfigError, did_you_mean
+
+EXPERIMENT_CONFIG = "experiment_config.json"  # the resolved experiment config, at the top of its run directory
+OVERRIDES_CONFIG = "run directory (overrides the config's)"  # --out's help where the config names the run directory
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED = _Required()  # ``config=REQUIRED``: the script has no default config; --config must be given
+
+
+class Finished:
+    """What a script's ``run`` returns: the lines naming its results (printed last), a summary
+    printed as indented JSON before them (optional), and the exit code."""
+
+    def __init__(self, *lines: str, summary: dict[str, Any] | None = None, code: int = 0) -> None:
+        self.lines, self.summary, self.code = lines, summary, code
+
+
+def run_script(argv: list[str] | None, *, name: str, doc: str, run: Callable[[argparse.Namespace], Finished],
+               config: Path | _Required | None = None, out: str | None = OVERRIDES_CONFIG, out_default: Path | None = None,
+               smoke_test: str | None = None,
+               add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
+    """Parse ``argv``, call ``run(args)`` and print what it finished with; the exit code.
+
+    ``name`` starts the script's error lines; ``doc``'s first line describes it. ``config``: the
+    default ``--config`` path, ``REQUIRED``, or None for no such flag. ``--out`` is a Path with
+    ``out`` as its help and ``out_default`` as its default (None: the script falls back on its
+    config's ``out``). ``smoke_test``: what ``--smoke-test`` makes small (None: no such flag).
+    ``add_arguments`` adds the script's own flags, after the common ones.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if config is REQUIRED:
+        parser.add_argument("--config", type=Path, required=True)
+    elif config is not None:
+        parser.add_argument("--config", type=Path, default=config)
+    parser.add_argument("--out", type=Path, default=out_default, help=out)
+    if smoke_test is not None:
+        parser.add_argument("--smoke-test", action="store_true", help=smoke_test)
+    if add_arguments is not None:
+        add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        finished = run(args)
+    except ArcrayError as error:
+        print(f"{name}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; re-run the same command to resume", file=sys.stderr)
+        return 130
+    if finished.summary is not None:
+        print(json.dumps(finished.summary, indent=2))
+    for line in finished.lines:
+        print(line)
+    return finished.code
+
+
+def load_yaml_config(path) -> dict:
+    """A YAML config file as a dict ({} when no path); one-line errors."""
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = yaml.safe_load(file)
+    except OSError as error:
+        raise ConfigError(f"cannot read config {path} ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config is a mapping of keys to values")
+    return data
+
+
+def load_experiment_config(path, keys, smoke: dict | None = None) -> dict:
+    """An experiment script's YAML: unknown top-level keys refused (with "did you mean"); ``smoke``
+    merged per section. Each script then checks every section as its stage's typed config."""
+    config = load_yaml_config(path)
+    for key in config:
+        if key not in keys:
+            raise ConfigError(f"{path}: unknown key {key!r}{did_you_mean(str(key), keys)}; the keys are {', '.join(keys)}")
+    for name, values in (smoke or {}).items():
+        config[name] = {**(config.get(name) or {}), **values}
+    return config
+
+
+def section(config: dict, name: str) -> dict:
+    """``config[name]`` as a mapping ({} when absent); one line when it is something else."""
+    value = config.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: a section is a mapping of keys to values, not {type(value).__name__} {value!r}")
+    return value
