@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class ArcrayError(Exception):
     """A problem with the user's input or environment, explained in one line.
@@ -32,3 +34,21 @@ def warn(message: str) -> None:
     import sys
 
     print(f"arcray: warning: {message}", file=sys.stderr, flush=True)
+
+
+def exit_code(name: str, call: Callable[[], int]) -> int:
+    """Run ``call`` for a command or script called ``name``; its exit code.
+
+    An :class:`ArcrayError` becomes the one line ``NAME: error: …`` (code 2) and Ctrl-C one line
+    (code 130), never a traceback; what the run wrote before either is kept.
+    """
+    import sys
+
+    try:
+        return call()
+    except ArcrayError as error:
+        print(f"{name}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; re-run the same command to resume", file=sys.stderr)
+        return 130

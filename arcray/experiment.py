@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from arcray.errors import ArcrayError, ConfigError, did_you_mean
+from arcray.errors import ConfigError, did_you_mean, exit_code
 
 EXPERIMENT_CONFIG = "experiment_config.json"  # the resolved experiment config, at the top of its run directory
 OVERRIDES_CONFIG = "run directory (overrides the config's)"  # --out's help where the config names the run directory
@@ -65,14 +64,10 @@ def run_script(argv: list[str] | None, *, name: str, doc: str, run: Callable[[ar
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        finished = run(args)
-    except ArcrayError as error:
-        print(f"{name}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{name}: interrupted; re-run the same command to resume", file=sys.stderr)
-        return 130
+    return exit_code(name, lambda: _report(run(args)))
+
+
+def _report(finished: Finished) -> int:
     if finished.summary is not None:
         print(json.dumps(finished.summary, indent=2))
     for line in finished.lines:

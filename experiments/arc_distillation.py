@@ -21,6 +21,7 @@ from pydantic import Field
 from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError, ConfigError
 from arcray.experiment import EXPERIMENT_CONFIG, Finished, load_experiment_config, run_script, section
+from arcray.llm.registry import student_config
 from arcray.pipelines.collect import CollectConfig, run_collect
 from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
 from arcray.runtime.rundir import RunDir
@@ -133,8 +134,8 @@ def evaluate(config: dict[str, Any], out: Path, trained: dict[str, Any]) -> dict
     ids = held_out_ids(out, settings.held_out)
     if not ids:
         raise ArcrayError("no held-out tasks: the teacher solved too few tasks for a validation split; raise collect.limit")
-    base = {"backend": "hf", "model": section(config, "train")["model"]}
-    students = {"base": base, "fine-tuned": {**base, "adapter": trained["adapter"]}}
+    model = section(config, "train")["model"]
+    students = {"base": student_config(model), "fine-tuned": student_config(model, trained["adapter"])}
     results = {}
     for name, student in students.items():
         print(f"[4/4] evaluate the {name} student on {len(ids)} held-out tasks", flush=True)

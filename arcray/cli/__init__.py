@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from arcray.errors import ArcrayError
+from arcray.errors import exit_code
 
 # Sub-command modules, in the order `arcray --help` lists them.
 COMMAND_MODULES = (
@@ -48,14 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    try:
-        return int(args.handler(args) or 0)
-    except ArcrayError as error:
-        print(f"arcray {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"arcray {args.command}: interrupted; results written so far are kept.", file=sys.stderr)
-        return 130
+    return exit_code(f"arcray {args.command}", lambda: int(args.handler(args) or 0))
 
 
 if __name__ == "__main__":  # pragma: no cover

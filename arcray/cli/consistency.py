@@ -94,9 +94,10 @@ def _raw_config(args: argparse.Namespace) -> dict[str, Any]:
     set_if_given(student, "backend", args.backend)
     set_if_given(student, "model", args.model)
     set_if_given(student, "adapter", args.adapter)
-    student.setdefault("backend", "hf")
+    from arcray.llm.registry import STUDENT_BACKEND
+
+    student.setdefault("backend", STUDENT_BACKEND)  # the model: the backend config's default unless given
     if student["backend"] == "hf":
-        student.setdefault("model", "smollm2-135m")
         quiet_transformers()
     raw["student"] = student
     dataset = dict(raw.get("dataset") or {})

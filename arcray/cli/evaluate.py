@@ -11,6 +11,7 @@ from arcray.cli._common import add_json_flag, add_task_selection, print_json
 def register(subparsers: argparse._SubParsersAction) -> None:
     from arcray.civilization.config import EvolutionConfig
     from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig
+    from arcray.llm.registry import STUDENT_BACKEND
     from arcray.validation import with_default
 
     parser = subparsers.add_parser(
@@ -20,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--model", required=True, metavar="NAME_OR_DIR", help="smollm2-135m, a hub id, or a folder (a merged model)")
     parser.add_argument("--adapter", type=Path, metavar="DIR", help="a PEFT LoRA adapter on top of --model")
+    parser.add_argument("--backend", help=f"generation backend of the student (default {STUDENT_BACKEND})")
     add_task_selection(parser)
     parser.add_argument("--max-generations", type=int, help=with_default("generations per task", EvolutionConfig,
                                                                          "max_generations", STUDENT_EVOLUTION.max_generations))
@@ -37,9 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
 
-    student = {"backend": "hf", "model": args.model}
-    if args.adapter:
-        student["adapter"] = str(args.adapter)
+    from arcray.llm.registry import student_config
+
+    student = student_config(args.model, args.adapter, backend=args.backend)
     given = {k: getattr(args, k) for k in ("max_generations", "population", "max_new_tokens") if getattr(args, k) is not None}
     evolution = {**STUDENT_EVOLUTION.model_dump(), **given}
     fields = {"concurrency": args.concurrency} if args.concurrency is not None else {}

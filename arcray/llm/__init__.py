@@ -14,7 +14,15 @@ from arcray.llm.cache import CachedBackend, ResponseCache
 from arcray.llm.config import BackendConfig, CacheConfig, RateLimitConfig, RetryConfig
 from arcray.llm.gemini import GeminiConfig
 from arcray.llm.hf import HFConfig
-from arcray.llm.registry import AnyBackendConfig, backend_names, get_backend, parse_backend_config, register_backend
+from arcray.llm.registry import (
+    STUDENT_BACKEND,
+    AnyBackendConfig,
+    backend_names,
+    get_backend,
+    parse_backend_config,
+    register_backend,
+    student_config,
+)
 from arcray.llm.types import Completion, ErrorKind, Message, Prompt, SamplingParams
 from arcray.llm.usage import Price, Usage
 
@@ -40,4 +48,6 @@ __all__ = [
     "get_backend",
     "parse_backend_config",
     "register_backend",
+    "student_config",
+    "STUDENT_BACKEND",
 ]

@@ -91,6 +91,17 @@ def _resolve_backend(value: Any) -> Any:
 AnyBackendConfig = Annotated[SerializeAsAny[BackendConfig], BeforeValidator(_resolve_backend)]
 
 
+STUDENT_BACKEND = "hf"  # the backend a student is sampled with unless a config names another
+
+
+def student_config(model: str, adapter: Any = None, *, backend: str | None = None, **fields: Any) -> BackendConfig:
+    """The config of a student: ``model`` (with a LoRA ``adapter`` on top) on ``backend``."""
+    spec = {"backend": backend or STUDENT_BACKEND, "model": model, **fields}
+    if adapter is not None:
+        spec["adapter"] = str(adapter)
+    return parse_backend_config(spec)
+
+
 def get_backend(
     spec: BackendConfig | Mapping[str, Any] | str,
     *,

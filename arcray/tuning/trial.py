@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from arcray.llm.registry import student_config
 from arcray.files import atomic_write
 from arcray.tuning.config import SC_METRICS, TuneSettings
 
@@ -40,7 +41,7 @@ def train_trial(trial_config: dict[str, Any], env=None) -> None:
     started = time.monotonic()
     trained = _train(settings, params, folder, per_epoch=settings.use_asha)
     metrics: dict[str, Any] = {"eval_loss": trained["best"].get("eval_loss"), "train_steps": trained["steps"]}
-    student = {"backend": "hf", "model": settings.model, "adapter": trained["adapter"]}
+    student = student_config(settings.model, trained["adapter"])
     if settings.arc:
         metrics.update(_arc(settings, student, folder))
     if settings.consistency:

@@ -4,9 +4,6 @@ kind is one new file (and its test) and no edit here."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from arcray.arc.sources.registry import (
     TaskSource,
     all_sources,
@@ -16,14 +13,9 @@ from arcray.arc.sources.registry import (
     resolve,
     source_names,
 )
+from arcray.plugins import import_modules
 
 
-def _import_source_modules() -> None:
-    for module in pkgutil.iter_modules(__path__):
-        if module.name != "registry" and not module.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{module.name}")
-
-
-_import_source_modules()
+import_modules(__name__, __path__)
 
 __all__ = ["TaskSource", "all_sources", "existing_path", "get_source", "register_source", "resolve", "source_names"]

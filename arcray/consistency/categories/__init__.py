@@ -34,18 +34,9 @@ from arcray.consistency.categories.registry import (
 # The built-in categories register themselves when imported; this order is the order they list in.
 from arcray.consistency.categories import math, code, text  # noqa: E402,F401  isort: skip
 
+from arcray.plugins import import_modules  # noqa: E402
 
-def _import_category_modules() -> None:
-    # Any other module of this package is a category too: adding one is one new file, no edit here.
-    import importlib
-    import pkgutil
-
-    for module in pkgutil.iter_modules(__path__):
-        if module.name != "registry" and not module.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{module.name}")
-
-
-_import_category_modules()
+import_modules(__name__, __path__)  # any other module here is a category too: one new file, no edit here
 
 __all__ = [
     "CATEGORIES", "DEFAULT_SOURCES", "DEFAULT_TEMPERATURES", "REGISTRY", "Category", "CategorySpec",
