@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError, ConfigError
@@ -26,6 +26,7 @@ from arcray.pipelines.collect import CollectConfig, run_collect
 from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
 from arcray.runtime.rundir import RunDir
 from arcray.report import bar_plot, image, markdown_table, training_section, write_report
+from arcray.training.config import TrainConfig
 from arcray.training.prepare import PrepareConfig, run_prepare
 from arcray.validation import build_config
 
@@ -72,9 +73,7 @@ def prepare_config(config: dict[str, Any], out: Path) -> PrepareConfig:
     return build_config(PrepareConfig, "prepare", sources=[out / "collect"], out=out / "data", **settings)
 
 
-def train_config(config: dict[str, Any], out: Path, *, data_later: bool = False):
-    from arcray.training.config import TrainConfig
-
+def train_config(config: dict[str, Any], out: Path, *, data_later: bool = False) -> TrainConfig:
     return TrainConfig.build(data=out / "data", out=out / "train", data_later=data_later, **section(config, "train"))
 
 
@@ -82,65 +81,72 @@ def evaluation(config: dict[str, Any]) -> StudentEvaluation:
     return build_config(StudentEvaluation, "evaluate", **{**STUDENT_EVOLUTION.model_dump(), **section(config, "evaluate")})
 
 
-def resolve(config: dict[str, Any], out: Path) -> dict[str, Any]:
-    """Every section checked as its stage's typed config before the first stage runs; the
-    resolved whole (with the teacher ``auto`` chose) for the top of the run directory."""
-    return {
-        "out": str(out),
-        "collect": collect_config(config, out).model_dump(mode="json"),
-        "prepare": prepare_config(config, out).model_dump(mode="json"),
-        "train": train_config(config, out, data_later=True).model_dump(mode="json"),
-        "evaluate": evaluation(config).model_dump(mode="json"),
-    }
+class ArcDistillation(BaseModel):
+    """The whole experiment as its stages' typed configs, built and checked before the first runs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    out: Path
+    collect: CollectConfig
+    prepare: PrepareConfig
+    train: TrainConfig
+    evaluate: StudentEvaluation
+
+    @property
+    def method(self) -> str:
+        """QLoRA on a 4-bit base (TrainConfig's default), or LoRA on a full-precision one."""
+        return "QLoRA" if self.train.load_in_4bit else "LoRA (full-precision base)"
 
 
-def collect(config: dict[str, Any], out: Path) -> dict[str, Any]:
-    settings = collect_config(config, out)
-    print(f"[1/4] collect with the {settings.teacher.backend} teacher on {settings.tasks}", flush=True)
-    return run_collect(settings)
+def resolve(config: dict[str, Any], out: Path) -> ArcDistillation:
+    """Every section checked as its stage's typed config before the first stage runs (with the
+    teacher ``auto`` chose); its dump goes to the top of the run directory."""
+    # Each part is validated as it is built (the train part knowing its data comes later), so the
+    # whole is assembled without validating them again.
+    return ArcDistillation.model_construct(out=out, collect=collect_config(config, out), prepare=prepare_config(config, out),
+                                           train=train_config(config, out, data_later=True), evaluate=evaluation(config))
 
 
-def prepare(config: dict[str, Any], out: Path) -> dict[str, Any]:
+def collect(plan: ArcDistillation) -> dict[str, Any]:
+    print(f"[1/4] collect with the {plan.collect.teacher.backend} teacher on {plan.collect.tasks}", flush=True)
+    return run_collect(plan.collect)
+
+
+def prepare(plan: ArcDistillation) -> dict[str, Any]:
     print("[2/4] prepare the fine-tuning dataset", flush=True)
-    return run_prepare(prepare_config(config, out))
+    return run_prepare(plan.prepare)
 
 
-def method(config: dict[str, Any]) -> str:
-    """QLoRA on a 4-bit base (TrainConfig's default), or LoRA on a full-precision one."""
-    return "QLoRA" if section(config, "train").get("load_in_4bit", True) else "LoRA (full-precision base)"
-
-
-def train(config: dict[str, Any], out: Path) -> dict[str, Any]:
+def train(plan: ArcDistillation) -> dict[str, Any]:
     from arcray.training.train import run_training
 
-    summary_path = out / "train" / "summary.json"
+    summary_path = plan.train.out / "summary.json"
     if summary_path.exists():
         print("[3/4] train: already done", flush=True)
         return json.loads(summary_path.read_text())
-    settings = train_config(config, out)
-    print(f"[3/4] train {settings.model} with {method(config)} on Ray Train", flush=True)
+    settings = TrainConfig.build(**plan.train.model_dump())  # the data is there now: checked again
+    print(f"[3/4] train {settings.model} with {plan.method} on Ray Train", flush=True)
     return run_training(settings)
 
 
-def held_out_ids(out: Path, count: int) -> list[str]:
+def held_out_ids(data: Path, count: int) -> list[str]:
     """Teacher-solved tasks the split kept out of training: reachable, yet unseen by the student."""
-    rows = [json.loads(line) for line in (out / "data" / "validation.jsonl").read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in (data / "validation.jsonl").read_text().splitlines() if line.strip()]
     ids = sorted({row["group"].removeprefix("arc/") for row in rows if row["kind"] == "arc"})
     return ids[:count] if count else ids
 
 
-def evaluate(config: dict[str, Any], out: Path, trained: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    settings = evaluation(config)
-    ids = held_out_ids(out, settings.held_out)
+def evaluate(plan: ArcDistillation, trained: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    ids = held_out_ids(plan.prepare.out, plan.evaluate.held_out)
     if not ids:
         raise ArcrayError("no held-out tasks: the teacher solved too few tasks for a validation split; raise collect.limit")
-    model = section(config, "train")["model"]
+    model = plan.train.model
     students = {"base": student_config(model), "fine-tuned": student_config(model, trained["adapter"])}
     results = {}
     for name, student in students.items():
         print(f"[4/4] evaluate the {name} student on {len(ids)} held-out tasks", flush=True)
-        results[name] = run_evaluate(EvaluateConfig.build(student=student, tasks=section(config, "collect")["tasks"], ids=ids,
-                                                          evolution=settings.evolution(), out=str(out / f"eval-{name}")))
+        results[name] = run_evaluate(EvaluateConfig.build(student=student, tasks=plan.collect.tasks, ids=ids,
+                                                          evolution=plan.evaluate.evolution(), out=str(plan.out / f"eval-{name}")))
     return results
 
 
@@ -166,13 +172,13 @@ def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated:
 def run(args: argparse.Namespace) -> Finished:
     config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None)
     out = Path(args.out or config["out"])
-    resolved = resolve(config, out)  # every section, before anything runs or is written
-    RunDir(out).write_config(resolved, name=EXPERIMENT_CONFIG)
-    collected = collect(config, out)
-    prepared = prepare(config, out)
-    trained = train(config, out)
-    evaluated = evaluate(config, out, trained)
-    path = report(out, collected, prepared, trained, evaluated, method(config))
+    plan = resolve(config, out)  # every section, before anything runs or is written
+    RunDir(out).write_config(plan.model_dump(mode="json"), name=EXPERIMENT_CONFIG)
+    collected = collect(plan)
+    prepared = prepare(plan)
+    trained = train(plan)
+    evaluated = evaluate(plan, trained)
+    path = report(out, collected, prepared, trained, evaluated, plan.method)
     return Finished(f"report: {path}")
 
 
