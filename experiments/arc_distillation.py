@@ -42,9 +42,11 @@ class StudentEvaluation(EvolutionConfig):
     """The experiment's ``evaluate`` section: how many held-out tasks, and how hard the student tries."""
 
     held_out: int = Field(0, ge=0, description="held-out tasks to evaluate on (0: every one the split kept out)")
+    tasks_per_actor: int = Field(1, ge=1, le=64, description="held-out tasks the student works on at once; their "
+                                 "generate calls are merged into batched engine calls")
 
     def evolution(self) -> EvolutionConfig:
-        return EvolutionConfig(**self.model_dump(exclude={"held_out"}))
+        return EvolutionConfig(**self.model_dump(exclude={"held_out", "tasks_per_actor"}))
 
 
 def choose_teacher(config: dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +148,9 @@ def evaluate(plan: ArcDistillation, trained: dict[str, Any]) -> dict[str, dict[s
     for name, student in students.items():
         print(f"[4/4] evaluate the {name} student on {len(ids)} held-out tasks", flush=True)
         results[name] = run_evaluate(EvaluateConfig.build(student=student, tasks=plan.collect.tasks, ids=ids,
-                                                          evolution=plan.evaluate.evolution(), out=str(plan.out / f"eval-{name}")))
+                                                          evolution=plan.evaluate.evolution(),
+                                                          tasks_per_actor=plan.evaluate.tasks_per_actor,
+                                                          out=str(plan.out / f"eval-{name}")))
     return results
 
 

@@ -20,6 +20,7 @@ MAX_NEW_TOKENS = 256  # a quick check reads a short answer; stages set their own
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from arcray.llm.registry import backend_names
     from arcray.llm.types import SamplingParams
     from arcray.validation import with_default
 
@@ -28,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="complete one prompt with a backend (quick checks)",
         description="Complete one prompt with a generation backend and print the completions.",
     )
-    parser.add_argument("--backend", default="hf", help="backend name: gemini or hf (default: hf)")
+    parser.add_argument("--backend", default="hf", help=f"backend name: {', '.join(backend_names())} (default: hf)")
     parser.add_argument("--model", help="model name, hub id or local folder (default: per backend)")
     parser.add_argument("--adapter", type=Path, help="hf: PEFT LoRA adapter folder to load on top of the model")
     parser.add_argument("--load-in-4bit", action="store_true", help="hf: quantize the base model to NF4")

@@ -5,8 +5,9 @@
     with get_backend("hf", model="smollm2-135m") as model:
         [[answer]] = model.generate(["What is 2+3?"], SamplingParams(max_new_tokens=32))
 
-Backends: ``gemini`` (the google-genai SDK) and ``hf`` (local transformers models). Importing
-this package imports neither torch, the SDK, nor Ray; a backend loads what it needs when built.
+Backends: ``gemini`` (the google-genai SDK), ``hf`` (local transformers models) and ``openai`` (a
+model served with an OpenAI-compatible API: vllm serve, SGLang, ...). Importing this package imports
+neither torch, an SDK, nor Ray; a backend loads what it needs when built.
 """
 
 from arcray.llm.backend import Backend
@@ -14,6 +15,7 @@ from arcray.llm.cache import CachedBackend, ResponseCache
 from arcray.llm.config import BackendConfig, CacheConfig, RateLimitConfig, RetryConfig
 from arcray.llm.gemini import GeminiConfig
 from arcray.llm.hf import HFConfig
+from arcray.llm.openai_api import OpenAIConfig
 from arcray.llm.registry import (
     STUDENT_BACKEND,
     AnyBackendConfig,
@@ -37,6 +39,7 @@ __all__ = [
     "GeminiConfig",
     "HFConfig",
     "Message",
+    "OpenAIConfig",
     "Price",
     "Prompt",
     "RateLimitConfig",

@@ -22,6 +22,9 @@ class Backend(ABC):
     """A model that completes prompts. Subclasses implement :meth:`_generate`."""
 
     name: ClassVar[str]
+    # Whether calls from many threads at once run at once (a remote API's connection pool); a
+    # local engine that runs one batch at a time says False and is batched by get_backend.
+    concurrent: ClassVar[bool] = False
 
     def __init__(self, config: BackendConfig) -> None:
         self.config = config

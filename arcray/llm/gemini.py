@@ -89,6 +89,7 @@ class GeminiBackend(Backend):
     """``n`` requests per prompt (sample ``i`` gets seed ``seed + i``), sent by a thread pool."""
 
     name = "gemini"
+    concurrent = True  # a thread pool of requests
 
     def __init__(self, config: GeminiConfig, *, run_id: str | None = None) -> None:
         super().__init__(config)

@@ -23,6 +23,7 @@ from arcray.errors import ConfigError, did_you_mean
 from arcray.llm.config import BackendConfig, CacheConfig
 from arcray.llm.gemini import GeminiBackend, GeminiConfig
 from arcray.llm.hf import HFBackend, HFConfig
+from arcray.llm.openai_api import OpenAIBackend, OpenAIConfig
 from arcray.validation import explain_validation
 
 # A factory builds the backend from its validated config: a Backend class, any callable, or a
@@ -107,13 +108,16 @@ def get_backend(
     *,
     cache: CacheConfig | None = None,
     run_id: str | None = None,
+    callers: int = 1,
     **fields: Any,
 ) -> Any:
     """Build a backend from a config, a mapping, or a name plus config fields.
 
     ``get_backend("hf", model="smollm2-135m")``; ``get_backend(config.teacher, cache=config.cache,
     run_id=run.id)``. With an enabled ``cache`` the backend is wrapped in a :class:`CachedBackend`.
-    ``run_id`` names the rate limit shared by every actor of the run.
+    ``run_id`` names the rate limit shared by every actor of the run. ``callers``: how many
+    threads will call it at once; a backend that runs one engine call at a time (``hf``) is then
+    put behind a :class:`~arcray.llm.batching.BatchingBackend`, which merges their calls.
     """
     if isinstance(spec, str):
         config = parse_backend_config({"backend": spec, **fields})
@@ -122,6 +126,10 @@ def get_backend(
     else:
         config = parse_backend_config({**spec, **fields})
     backend = backend_entry(config.backend).load_factory()(config, run_id=run_id)
+    if callers > 1 and not backend.concurrent:
+        from arcray.llm.batching import BatchingBackend
+
+        backend = BatchingBackend(backend, max_prompts=getattr(config, "batch_size", 64))
     if cache is not None and cache.enabled:
         from arcray.llm.cache import CachedBackend, ResponseCache
 
@@ -131,3 +139,4 @@ def get_backend(
 
 register_backend("gemini", GeminiConfig, GeminiBackend)
 register_backend("hf", HFConfig, HFBackend)
+register_backend("openai", OpenAIConfig, OpenAIBackend)

@@ -53,7 +53,7 @@ class CollectConfig(BaseModel):
     concurrency: int = Field(4, ge=1, le=4096, description="actors working on tasks at once")
     tasks_per_actor: int = Field(
         1, ge=1, le=64, description="tasks one actor works on at once, in threads (API teachers wait on the network; "
-        "local-model teachers want 1)")
+        "a local model's calls from all of them are merged into batched engine calls)")
     num_cpus_per_actor: float = Field(0.25, gt=0, description="CPUs reserved per actor (API teachers need little)")
     num_gpus_per_actor: float = Field(0.0, ge=0, description="GPUs per actor (local-model teachers on a cluster)")
     out: RunOut = Field(description="run directory: a path (local or NFS) or a storage URI (s3://…, gs://…)")
@@ -71,7 +71,8 @@ class ArcCollector:
         os.environ.update(env)  # the driver's keys, through the actor's constructor (see forwarded_env)
         config = CollectConfig.model_validate_json(config_json)
         self.teacher = build_teacher(config.teacher, evolution=config.evolution, sandbox=config.sandbox,
-                                     render=config.render, cache=config.cache, run_id=run_id)
+                                     render=config.render, cache=config.cache, run_id=run_id,
+                                     callers=config.tasks_per_actor)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
         records = []

@@ -42,6 +42,8 @@ class EvaluateConfig(BaseModel):
     render: RenderConfig = RenderConfig()
     cache: CacheConfig = CacheConfig()
     concurrency: int = Field(1, ge=1, description="model replicas (actors)")
+    tasks_per_actor: int = Field(1, ge=1, le=64, description="tasks one replica works on at once; their generate "
+                                 "calls are merged into batched engine calls (throughput follows what is in flight)")
     num_cpus_per_actor: float = Field(1.0, gt=0)
     num_gpus_per_actor: float = Field(0.0, ge=0)
     out: RunOut = Field(description="run directory: a path or a storage URI")
@@ -54,6 +56,7 @@ class EvaluateConfig(BaseModel):
         return CollectConfig.build(
             tasks=self.tasks, ids=self.ids, limit=self.limit, teacher=self.student, evolution=self.evolution,
             sandbox=self.sandbox, render=self.render, cache=self.cache, concurrency=self.concurrency,
+            tasks_per_actor=self.tasks_per_actor,
             num_cpus_per_actor=self.num_cpus_per_actor, num_gpus_per_actor=self.num_gpus_per_actor, out=self.out,
         )
 

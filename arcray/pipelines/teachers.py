@@ -65,10 +65,10 @@ class EvolutionTeacher:
     """A generation backend in the Analyst → Programmer → Refiner loop."""
 
     def __init__(self, spec: BackendConfig, evolution: EvolutionConfig, sandbox: SandboxConfig,
-                 render: RenderConfig, cache: CacheConfig | None, run_id: str | None) -> None:
+                 render: RenderConfig, cache: CacheConfig | None, run_id: str | None, callers: int = 1) -> None:
         from arcray.llm import get_backend
 
-        self.backend = get_backend(spec, cache=cache, run_id=run_id)
+        self.backend = get_backend(spec, cache=cache, run_id=run_id, callers=callers)
         self.sandbox = Sandbox(sandbox)
         self.evolution, self.render = evolution, render
 
@@ -124,7 +124,9 @@ class SearchCollectionTeacher:
 
 
 def build_teacher(spec: BackendConfig | SearchTeacherConfig, *, evolution: EvolutionConfig, sandbox: SandboxConfig,
-                  render: RenderConfig, cache: CacheConfig | None = None, run_id: str | None = None) -> Teacher:
+                  render: RenderConfig, cache: CacheConfig | None = None, run_id: str | None = None,
+                  callers: int = 1) -> Teacher:
+    """``callers``: tasks the actor works on at once (threads sharing this teacher and its backend)."""
     if isinstance(spec, SearchTeacherConfig):
         return SearchCollectionTeacher(spec, sandbox)
-    return EvolutionTeacher(spec, evolution, sandbox, render, cache, run_id)
+    return EvolutionTeacher(spec, evolution, sandbox, render, cache, run_id, callers)
