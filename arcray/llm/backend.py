@@ -86,3 +86,25 @@ class Backend(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class WrappedBackend(Backend):
+    """A backend in front of another (the response cache, the batching queue): it answers to the
+    inner backend's name, identity and price, and shares its usage tally."""
+
+    def __init__(self, inner: Backend) -> None:
+        super().__init__(inner.config)
+        self.usage = inner.usage  # one tally: what the inner backend generated, plus the wrapper's own
+        self.inner = inner
+        self.name = inner.name  # type: ignore[misc]
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return self.inner.identity
+
+    @property
+    def price(self) -> Price | None:
+        return self.inner.price
+
+    def close(self) -> None:
+        self.inner.close()

@@ -22,9 +22,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from arcray.llm.backend import Backend, NormalizedPrompt
+from arcray.llm.backend import Backend, NormalizedPrompt, WrappedBackend
 from arcray.llm.types import Completion, SamplingParams
-from arcray.llm.usage import Price
 
 
 @dataclass
@@ -57,7 +56,7 @@ class BatchStats:
                 "largest": self.largest, "mean_prompts": round(self.mean_prompts, 2)}
 
 
-class BatchingBackend(Backend):
+class BatchingBackend(WrappedBackend):
     """Any backend behind one queue; safe to call from many threads at once.
 
     ``max_prompts`` bounds one engine call; ``wait_s`` is how long the engine thread lets a
@@ -66,24 +65,14 @@ class BatchingBackend(Backend):
     """
 
     def __init__(self, inner: Backend, *, max_prompts: int = 64, wait_s: float = 0.05) -> None:
-        super().__init__(inner.config)
-        self.usage = inner.usage  # one tally: the inner backend counts what it generates
-        self.inner, self.max_prompts, self.wait_s = inner, max_prompts, wait_s
-        self.name = inner.name  # type: ignore[misc]  # the wrapper answers to its backend's name
+        super().__init__(inner)  # the inner backend counts what it generates
+        self.max_prompts, self.wait_s = max_prompts, wait_s
         self.stats = BatchStats()
         self._queue: list[_Call] = []
         self._ready = threading.Condition()
         self._closed = False
         self._engine = threading.Thread(target=self._serve, name=f"arcray-{inner.name}-engine", daemon=True)
         self._engine.start()
-
-    @property
-    def identity(self) -> dict[str, Any]:
-        return self.inner.identity
-
-    @property
-    def price(self) -> Price | None:
-        return self.inner.price
 
     def _generate(
         self, prompts: list[NormalizedPrompt], params: SamplingParams, first_sample: int
@@ -163,5 +152,5 @@ class BatchingBackend(Backend):
             self._closed = True
             self._ready.notify_all()
         self._engine.join()
-        self.inner.close()
+        super().close()
 

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from arcray.files import atomic_write
-from arcray.llm.backend import Backend, NormalizedPrompt
+from arcray.llm.backend import Backend, NormalizedPrompt, WrappedBackend
 from arcray.llm.types import Completion, SamplingParams
-from arcray.llm.usage import Price
 
 log = logging.getLogger(__name__)
 
@@ -67,23 +66,12 @@ class ResponseCache:
         return sum(1 for _ in self.root.glob("*/*/*.json"))
 
 
-class CachedBackend(Backend):
+class CachedBackend(WrappedBackend):
     """Any backend, answering from the cache first and asking only for what is missing."""
 
     def __init__(self, inner: Backend, cache: ResponseCache) -> None:
-        super().__init__(inner.config)
-        self.usage = inner.usage  # one tally: what the inner backend paid, plus cache hits
-        self.inner = inner
+        super().__init__(inner)  # the tally: what the inner backend paid, plus cache hits
         self.cache = cache
-        self.name = inner.name  # type: ignore[misc]  # the wrapper answers to its backend's name
-
-    @property
-    def identity(self) -> dict[str, Any]:
-        return self.inner.identity
-
-    @property
-    def price(self) -> Price | None:
-        return self.inner.price
 
     def _generate(
         self, prompts: list[NormalizedPrompt], params: SamplingParams, first_sample: int
@@ -116,5 +104,3 @@ class CachedBackend(Backend):
     def _account(self, results: list[list[Completion]]) -> None:
         self.usage.add_all(c for row in results for c in row if c.cached)  # the rest the inner counted
 
-    def close(self) -> None:
-        self.inner.close()

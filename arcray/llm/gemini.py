@@ -12,19 +12,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from pydantic import Field
 
 from arcray.errors import ConfigError
-from arcray.llm.backend import Backend, NormalizedPrompt
+from arcray.llm.backend import NormalizedPrompt
 from arcray.llm.config import BackendConfig, RateLimitConfig, RetryConfig
-from arcray.llm.ratelimit import RateLimiter, shared_rate_limiter
-from arcray.llm.retry import AttemptFailure, call_with_retries, retry_info_delay
+from arcray.llm.remote import RemoteBackend
+from arcray.llm.retry import AttemptFailure, failed_completion, retry_info_delay
 from arcray.llm.types import Completion, SamplingParams
-from arcray.llm.usage import DEFAULT_GEMINI_PRICES, Price
+from arcray.llm.usage import DEFAULT_GEMINI_PRICES, Price, price_for
 
 log = logging.getLogger(__name__)
 
@@ -85,34 +83,26 @@ def _transport_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Excepti
     return tuple(timeouts), tuple(transport)
 
 
-class GeminiBackend(Backend):
+class GeminiBackend(RemoteBackend):
     """``n`` requests per prompt (sample ``i`` gets seed ``seed + i``), sent by a thread pool."""
 
     name = "gemini"
-    concurrent = True  # a thread pool of requests
 
     def __init__(self, config: GeminiConfig, *, run_id: str | None = None) -> None:
-        super().__init__(config)
-        self.config: GeminiConfig = config
         api_key = api_key_from_env()
         try:
             from google import genai
             from google.genai import errors, types
         except ImportError:
             raise ConfigError("the gemini backend needs google-genai: pip install 'arcray[gemini]'") from None
+        super().__init__(config, secret=api_key, run_id=run_id)
+        self.config: GeminiConfig = config
         self._types = types
         self._errors = errors
-        self._secret = api_key
         self._timeouts, self._transport = _transport_errors()
         # retry_options=None: the SDK sends each request once; call_with_retries owns retrying.
         http_options = types.HttpOptions(timeout=int(config.timeout_s * 1000), retry_options=None)
         self._client = genai.Client(api_key=api_key, http_options=http_options)
-        self._limiter: RateLimiter = shared_rate_limiter(
-            config.rate_limit, scope=run_id or "default", model=config.model
-        )
-        self._pool = ThreadPoolExecutor(config.max_concurrency, thread_name_prefix="gemini")
-        self._rng = random.Random()
-        self._closed = False
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -120,9 +110,7 @@ class GeminiBackend(Backend):
 
     @property
     def price(self) -> Price | None:
-        """The price of the longest table entry the model name starts with (dated variants match)."""
-        matches = [name for name in self.config.prices if self.config.model.startswith(name)]
-        return self.config.prices[max(matches, key=len)] if matches else None
+        return price_for(self.config.model, self.config.prices)
 
     def _generate(
         self, prompts: list[NormalizedPrompt], params: SamplingParams, first_sample: int
@@ -146,24 +134,11 @@ class GeminiBackend(Backend):
                 model=self.config.model, contents=contents, config=request_config
             )
 
-        outcome = call_with_retries(
-            attempt,
-            self._classify,
-            self.config.retry,
-            before_attempt=lambda: self._limiter.acquire(estimate),
-            on_failure=self._on_failure,
-            rng=self._rng,
-        )
+        outcome = self._with_retries(attempt, estimate)
         if outcome.failure is not None:
-            failure = outcome.failure
-            if failure.retryable:
-                kind = "retries_exhausted"
-                message = f"gave up after {outcome.attempts} attempts; last: {failure.message}"
-            else:
-                kind, message = "client_error", failure.message
-            return Completion.failure(kind, self._redact(message), attempts=outcome.attempts)
+            return failed_completion(outcome, self._redact)
         completion = self._parse(outcome.value, outcome.attempts)
-        self._limiter.settle(completion.prompt_tokens - estimate)
+        self._settle(completion.prompt_tokens, estimate)
         return completion
 
     def _contents(self, prompt: NormalizedPrompt) -> tuple[list[Any], str | None]:
@@ -218,11 +193,6 @@ class GeminiBackend(Backend):
             return AttemptFailure("malformed_response", f"unreadable response: {str(error)[:200]}", retryable=True)
         raise error
 
-    def _on_failure(self, failure: AttemptFailure, delay: float) -> None:
-        if failure.server_delay_s is not None:
-            self._limiter.pause(delay)  # the quota is spent for everyone, not only this thread
-        log.info("gemini %s: %s; retrying in %.2f s", self.config.model, self._redact(failure.message), delay)
-
     def _parse(self, response: Any, attempts: int) -> Completion:
         usage = response.usage_metadata
         tokens = {
@@ -256,14 +226,7 @@ class GeminiBackend(Backend):
             **tokens,
         )
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._secret, "[redacted]") if self._secret else text
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def _close_client(self) -> None:
         self._client.close()
 
 

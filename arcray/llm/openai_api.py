@@ -15,10 +15,8 @@ import ipaddress
 import json
 import logging
 import os
-import random
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -26,12 +24,12 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, field_validator
 
 from arcray.errors import ConfigError
-from arcray.llm.backend import Backend, NormalizedPrompt
+from arcray.llm.backend import NormalizedPrompt
 from arcray.llm.config import BackendConfig, RateLimitConfig, RetryConfig
-from arcray.llm.ratelimit import RateLimiter, shared_rate_limiter
-from arcray.llm.retry import AttemptFailure, call_with_retries
+from arcray.llm.remote import RemoteBackend
+from arcray.llm.retry import AttemptFailure, failed_completion
 from arcray.llm.types import Completion, SamplingParams
-from arcray.llm.usage import Price
+from arcray.llm.usage import Price, price_for
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +185,7 @@ def split_total(total: int, weights: list[int]) -> list[int]:
     return parts
 
 
-class OpenAIBackend(Backend):
+class OpenAIBackend(RemoteBackend):
     """Requests sent by a thread pool; ``n`` samples in one request where the server supports it.
 
     Chat prompts go to ``chat.completions``; plain text to ``completions`` (or as one user
@@ -199,30 +197,23 @@ class OpenAIBackend(Backend):
     """
 
     name = "openai"
-    concurrent = True  # a thread pool of requests
 
     def __init__(self, config: OpenAIConfig, *, run_id: str | None = None) -> None:
-        super().__init__(config)
-        self.config: OpenAIConfig = config
-        self.base_url = config.resolved_base_url()
+        base_url = config.resolved_base_url()
         api_key = config.api_key()
         try:
             import openai
         except ImportError:
             raise ConfigError("the openai backend needs the openai SDK: pip install 'arcray[openai]'") from None
+        super().__init__(config, secret=api_key, run_id=run_id)
+        self.config: OpenAIConfig = config
+        self.base_url = base_url
         self._openai = openai
-        self._secret = api_key
         # max_retries=0: the SDK sends each request once; call_with_retries owns retrying.
         self._client = openai.OpenAI(
             api_key=api_key or NO_KEY, base_url=self.base_url, timeout=config.timeout_s, max_retries=0
         )
-        self._limiter: RateLimiter = shared_rate_limiter(
-            config.rate_limit, scope=run_id or "default", model=config.model
-        )
-        self._pool = ThreadPoolExecutor(config.max_concurrency, thread_name_prefix="openai")
-        self._rng = random.Random()
         self._server_ignores_n = False
-        self._closed = False
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -235,9 +226,7 @@ class OpenAIBackend(Backend):
 
     @property
     def price(self) -> Price | None:
-        """The price of the longest table entry the model name starts with; None without one."""
-        matches = [name for name in self.config.prices if self.config.model.startswith(name)]
-        return self.config.prices[max(matches, key=len)] if matches else None
+        return price_for(self.config.model, self.config.prices)
 
     def _generate(
         self, prompts: list[NormalizedPrompt], params: SamplingParams, first_sample: int
@@ -275,26 +264,13 @@ class OpenAIBackend(Backend):
                 raise _Malformed(f"unreadable response: {str(response)[:200]}")
             return response
 
-        outcome = call_with_retries(
-            attempt,
-            self._classify,
-            self.config.retry,
-            before_attempt=lambda: self._limiter.acquire(estimate),
-            on_failure=self._on_failure,
-            rng=self._rng,
-        )
+        outcome = self._with_retries(attempt, estimate)
         if outcome.failure is not None:
-            failure = outcome.failure
-            if failure.retryable:
-                kind = "retries_exhausted"
-                message = f"gave up after {outcome.attempts} attempts; last: {failure.message}"
-            else:
-                kind, message = "client_error", failure.message
-            first = Completion.failure(kind, self._redact(message), attempts=outcome.attempts)
-            return [first] + [Completion.failure(kind, first.error or "", attempts=0)] * (count - 1)
+            first = failed_completion(outcome, self._redact)
+            return [first] + [Completion.failure(first.error_kind, first.error or "", attempts=0)] * (count - 1)
         completions = self._parse(outcome.value, outcome.attempts, chat, params, count)
         if completions[0].prompt_tokens:  # a server that reports no usage leaves the estimate booked
-            self._limiter.settle(completions[0].prompt_tokens - estimate)
+            self._settle(completions[0].prompt_tokens, estimate)
         if len(completions) < count and not self._server_ignores_n:
             self._server_ignores_n = True
             log.warning(
@@ -345,11 +321,6 @@ class OpenAIBackend(Backend):
             return AttemptFailure("malformed_response", f"unreadable response: {str(error)[:200]}", retryable=True)
         raise error
 
-    def _on_failure(self, failure: AttemptFailure, delay: float) -> None:
-        if failure.server_delay_s is not None:
-            self._limiter.pause(delay)  # the server is out of capacity for everyone, not only this thread
-        log.info("openai %s: %s; retrying in %.2f s", self.config.model, self._redact(failure.message), delay)
-
     def _parse(self, response: Any, attempts: int, chat: bool, params: SamplingParams, count: int) -> list[Completion]:
         usage = response.usage
         prompt_tokens = (usage.prompt_tokens or 0) if usage else 0
@@ -372,14 +343,7 @@ class OpenAIBackend(Backend):
             completions.append(_completion(text, choice.finish_reason, params.stop, counts))
         return completions
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._secret, "[redacted]") if self._secret else text
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def _close_client(self) -> None:
         self._client.close()
 
 

@@ -109,3 +109,17 @@ def retry_info_delay(error_body: Any) -> float | None:
         if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
             return parse_duration(detail.get("retryDelay"))
     return None
+
+
+def failed_completion(outcome: Outcome[Any], redact: Callable[[str], str]) -> Any:
+    """The typed failed Completion of an outcome that failed: ``retries_exhausted`` when the last
+    failure was worth retrying (attempts ran out), else ``client_error``; ``redact`` cleans the message."""
+    from arcray.llm.types import Completion
+
+    failure = outcome.failure
+    assert failure is not None, "only a failed outcome has a failed completion"
+    if failure.retryable:
+        kind, message = "retries_exhausted", f"gave up after {outcome.attempts} attempts; last: {failure.message}"
+    else:
+        kind, message = "client_error", failure.message
+    return Completion.failure(kind, redact(message), attempts=outcome.attempts)

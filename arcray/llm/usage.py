@@ -89,3 +89,9 @@ class Usage:
 
 
 _COUNTS = tuple(f.name for f in fields(Usage) if not f.name.startswith("_"))
+
+
+def price_for(model: str, prices: dict[str, Price]) -> Price | None:
+    """The price of the longest table entry ``model`` starts with (dated variants match); None without one."""
+    matches = [name for name in prices if model.startswith(name)]
+    return prices[max(matches, key=len)] if matches else None
