@@ -59,6 +59,8 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=30)
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--max-generations", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, help="prompts per engine call when batched (default: the hf backend's batch_size)")
+    parser.add_argument("--only-batched", action="store_true", help="skip the one-at-a-time run (exploring settings)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--smoke-test", action="store_true", help="2 tasks, 8 tokens")
     args = parser.parse_args()
@@ -74,13 +76,15 @@ def main() -> None:
                                                      "max_generations": args.max_generations})
     tasks = small_tasks(args.source, args.tasks, render)
     with Sandbox() as sandbox:
-        with get_backend("hf", model=args.model, device=args.device) as plain:
-            device = plain.device
-            plain.generate(["warm-up"], evolution_params(evolution))
-            today = evaluate(plain, tasks, sandbox, evolution, render, at_once=1)
-        print(f"one task at a time: {today[1]} tokens in {today[0]:.1f} s", file=sys.stderr, flush=True)
-        with get_backend("hf", model=args.model, device=args.device, callers=len(tasks),
-                         batch_size=max(16, len(tasks))) as shared:
+        today = (float("nan"), 0, 0)
+        if not args.only_batched:
+            with get_backend("hf", model=args.model, device=args.device) as plain:
+                plain.generate(["warm-up"], evolution_params(evolution))
+                today = evaluate(plain, tasks, sandbox, evolution, render, at_once=1)
+            print(f"one task at a time: {today[1]} tokens in {today[0]:.1f} s", file=sys.stderr, flush=True)
+        sizes = {"batch_size": args.batch_size} if args.batch_size else {}  # else the hf backend's own (16)
+        with get_backend("hf", model=args.model, device=args.device, callers=len(tasks), **sizes) as shared:
+            device = shared.inner.device
             shared.generate(["warm-up"], evolution_params(evolution))
             shared.stats = type(shared.stats)()  # count the evaluation's engine calls only
             merged = evaluate(shared, tasks, sandbox, evolution, render, at_once=len(tasks))

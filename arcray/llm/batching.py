@@ -124,8 +124,11 @@ class BatchingBackend(WrappedBackend):
     def _run(self, batch: list[_Call]) -> None:
         prompts = [p for call in batch for p in call.prompts]
         first = batch[0]
+        # Longest first, so each of the engine's chunks of ``batch_size`` holds prompts of like
+        # length and pads little; the rows go back to their callers' order below.
+        order = sorted(range(len(prompts)), key=lambda i: -_length(prompts[i]))
         try:
-            results = self.inner.generate(prompts, first.params, first_sample=first.first_sample)
+            ranked = self.inner.generate([prompts[i] for i in order], first.params, first_sample=first.first_sample)
         except Exception as error:
             if len(batch) == 1:
                 first.done.set_exception(error)
@@ -133,6 +136,9 @@ class BatchingBackend(WrappedBackend):
             for call in batch:  # one caller's bad prompt must not fail the others: each alone
                 self._run([call])
             return
+        results: list[list[Completion]] = [[] for _ in prompts]
+        for row, index in zip(ranked, order):
+            results[index] = row
         self.stats.engine_calls += 1
         self.stats.calls += len(batch)
         self.stats.prompts += len(prompts)
@@ -154,3 +160,8 @@ class BatchingBackend(WrappedBackend):
         self._engine.join()
         super().close()
 
+
+
+def _length(prompt: NormalizedPrompt) -> int:
+    """A prompt's size in characters (a stand-in for its tokens, to group like lengths)."""
+    return len(prompt) if isinstance(prompt, str) else sum(len(m["content"]) for m in prompt)
