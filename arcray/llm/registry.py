@@ -24,6 +24,7 @@ from arcray.llm.config import BackendConfig, CacheConfig
 from arcray.llm.gemini import GeminiBackend, GeminiConfig
 from arcray.llm.hf import HFBackend, HFConfig
 from arcray.llm.openai_api import OpenAIBackend, OpenAIConfig
+from arcray.llm.vllm_engine import VLLMConfig
 from arcray.validation import explain_validation
 
 # A factory builds the backend from its validated config: a Backend class, any callable, or a
@@ -140,3 +141,4 @@ def get_backend(
 register_backend("gemini", GeminiConfig, GeminiBackend)
 register_backend("hf", HFConfig, HFBackend)
 register_backend("openai", OpenAIConfig, OpenAIBackend)
+register_backend("vllm", VLLMConfig, "arcray.llm.vllm_engine:VLLMBackend")

@@ -54,7 +54,7 @@ def sft_args(config: TrainConfig, output_dir: str, *, on_gpu: bool, evaluate: bo
     """TRL's SFTConfig: prompt–completion loss, dynamic padding, an eval and a save per epoch."""
     from trl import SFTConfig
 
-    bf16 = on_gpu and _bf16_supported()
+    bf16 = config.bf16 if config.bf16 is not None else on_gpu and _bf16_supported()
     return SFTConfig(
         output_dir=output_dir,
         num_train_epochs=config.epochs,
@@ -77,7 +77,7 @@ def sft_args(config: TrainConfig, output_dir: str, *, on_gpu: bool, evaluate: bo
         bf16=bf16,
         fp16=False,
         use_cpu=not on_gpu,
-        activation_checkpointing=True,
+        activation_checkpointing=config.checkpointing(),
         activation_checkpointing_kwargs={"use_reentrant": False},
         ddp_find_unused_parameters=False,  # every LoRA parameter gets a gradient every step
         # evaluation, checkpoints, logs

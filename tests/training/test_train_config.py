@@ -24,6 +24,20 @@ def test_defaults_are_the_plans(chat_data, tmp_path):
     assert config.storage() == str((tmp_path / "run" / "ray").resolve())
 
 
+def test_activation_checkpointing_where_memory_needs_it(chat_data, tmp_path):
+    """On by default with a GPU or a 4-bit base; off for a full-precision base on CPU, where it only costs time."""
+    from arcray.training.worker import sft_args
+
+    assert build(chat_data, tmp_path).checkpointing()  # the plan's QLoRA
+    assert build(chat_data, tmp_path, gpu=True, load_in_4bit=False).checkpointing()
+    cpu = build(chat_data, tmp_path, load_in_4bit=False)
+    assert not cpu.checkpointing()
+    assert build(chat_data, tmp_path, load_in_4bit=False, activation_checkpointing=True).checkpointing()
+    assert sft_args(cpu, str(tmp_path / "out"), on_gpu=False, evaluate=False).activation_checkpointing is False
+    forced = build(chat_data, tmp_path, load_in_4bit=False, activation_checkpointing=True)
+    assert sft_args(forced, str(tmp_path / "out"), on_gpu=False, evaluate=False).activation_checkpointing is True
+
+
 def test_target_modules_from_a_comma_list(chat_data, tmp_path):
     assert build(chat_data, tmp_path, target_modules="q_proj, k_proj,v_proj").target_modules == ["q_proj", "k_proj", "v_proj"]
 
