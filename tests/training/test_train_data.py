@@ -26,7 +26,7 @@ def test_prepared_splits_load(chat_data, train_only_data):
 @pytest.fixture(scope="module")
 def trainer(chat_data, tiny_base, tmp_path_factory):
     config = TrainConfig.build(data=chat_data, model=str(tiny_base), out=tmp_path_factory.mktemp("run"), load_in_4bit=False,
-                               batch_size=4, max_length=256)
+                               batch_size=4, max_length=256, activation_checkpointing=True)  # as on a GPU or 4-bit base
     data = load_training_data(chat_data)
     built = build_trainer(config, data.train, data.validation, model_path=str(tiny_base),
                           output_dir=str(tmp_path_factory.mktemp("out")), device="cpu")
