@@ -55,6 +55,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
+                        help="both runs' dtype (the main job samples in bfloat16 on CPUs with AVX512-BF16)")
     parser.add_argument("--source", default="arc1/eval")
     parser.add_argument("--tasks", type=int, default=30)
     parser.add_argument("--max-new-tokens", type=int, default=256)
@@ -78,12 +80,12 @@ def main() -> None:
     with Sandbox() as sandbox:
         today = (float("nan"), 0, 0)
         if not args.only_batched:
-            with get_backend("hf", model=args.model, device=args.device) as plain:
+            with get_backend("hf", model=args.model, device=args.device, dtype=args.dtype) as plain:
                 plain.generate(["warm-up"], evolution_params(evolution))
                 today = evaluate(plain, tasks, sandbox, evolution, render, at_once=1)
             print(f"one task at a time: {today[1]} tokens in {today[0]:.1f} s", file=sys.stderr, flush=True)
         sizes = {"batch_size": args.batch_size} if args.batch_size else {}  # else the hf backend's own (16)
-        with get_backend("hf", model=args.model, device=args.device, callers=len(tasks), **sizes) as shared:
+        with get_backend("hf", model=args.model, device=args.device, dtype=args.dtype, callers=len(tasks), **sizes) as shared:
             device = shared.inner.device
             shared.generate(["warm-up"], evolution_params(evolution))
             shared.stats = type(shared.stats)()  # count the evaluation's engine calls only
@@ -92,7 +94,7 @@ def main() -> None:
 
     per_s = [tokens / seconds for seconds, tokens, _ in (today, merged)]
     figures = {
-        "model": args.model, "device": device, "tasks": len(tasks), "max_new_tokens": args.max_new_tokens,
+        "model": args.model, "device": device, "dtype": args.dtype, "tasks": len(tasks), "max_new_tokens": args.max_new_tokens,
         "max_generations": args.max_generations, "population": evolution.population,
         "one_at_a_time": {"seconds": round(today[0], 1), "new_tokens": today[1], "programs": today[2],
                           "tokens_per_s": round(per_s[0], 1)},
