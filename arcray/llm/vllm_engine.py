@@ -89,9 +89,9 @@ def engine_kwargs(config: VLLMConfig, model_path: str, *, cpu: bool) -> dict[str
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", f"{config.kv_cache_gib:g}")
     dtype = config.dtype if config.dtype != "auto" else ("float32" if cpu else "auto")
     lora = config.adapter is not None
-    if lora and _adapter_rank(config.adapter) > config.max_lora_rank:
-        raise ConfigError(f"adapter {config.adapter} has rank {_adapter_rank(config.adapter)} > max_lora_rank "
-                          f"{config.max_lora_rank}; raise max_lora_rank")
+    rank = _adapter_rank(config.adapter) if lora else 0
+    if rank > config.max_lora_rank:
+        raise ConfigError(f"adapter {config.adapter} has rank {rank} > max_lora_rank {config.max_lora_rank}; raise max_lora_rank")
     kwargs: dict[str, Any] = {
         "model": model_path, "dtype": dtype, "max_model_len": config.max_model_len, "seed": config.seed,
         "enforce_eager": cpu if config.enforce_eager is None else config.enforce_eager,

@@ -15,6 +15,8 @@ rows go unseeded (see :mod:`arcray.llm.vllm_engine`).
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from typing import Any
 
 from arcray.consistency import Judge, Problem, prompt_record
@@ -81,7 +83,8 @@ def sample_on_ray_data_llm(config: Any, pending: list[Problem], sampling_for, ru
     engine = engine_kwargs(student, model_path, cpu=cpu)
     engine.pop("model")
     lora = student.adapter.resolve() if student.adapter is not None else None
-    env = {"VLLM_CPU_KVCACHE_SPACE": f"{student.kv_cache_gib:g}"} if cpu else {}
+    # engine_kwargs set it here (an explicit value wins); the engines' actors need it too
+    env = {"VLLM_CPU_KVCACHE_SPACE": os.environ["VLLM_CPU_KVCACHE_SPACE"]} if cpu else {}
     processor = build_processor(
         vLLMEngineProcessorConfig(
             model_source=model_path,
@@ -110,7 +113,7 @@ def sample_on_ray_data_llm(config: Any, pending: list[Problem], sampling_for, ru
     tokenizer = load_tokenizer(model_path, padding_side="left")
     rows = request_rows(pending, sampling_for, tokenizer, cpu=cpu, lora=str(lora) if lora else None)
     problems = {p.id: p for p in pending}
-    wanted = {p.id: (1 if sampling_for(p).greedy else sampling_for(p).n) for p in pending}
+    wanted = Counter(row["id"] for row in rows)  # rows per prompt: 1 when greedy, else n
     gathered: dict[str, dict[int, Completion]] = {}
     failed: set[str] = set()
     judge = Judge(code_timeout_s=config.code_timeout_s)
@@ -118,7 +121,7 @@ def sample_on_ray_data_llm(config: Any, pending: list[Problem], sampling_for, ru
     with run.appender(SAMPLES) as samples, bar:
         for row in processor(ray.data.from_items(rows)).iter_rows():
             pid = row["id"]
-            error = row.get("error") or row.get("__inference_error__")  # failed rows skip the postprocess
+            error = row.get("__inference_error__")  # failed rows skip the postprocess
             if error:
                 if pid not in failed:
                     failed.add(pid)
