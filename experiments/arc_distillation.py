@@ -22,6 +22,7 @@ from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError, ConfigError
 from arcray.experiment import EXPERIMENT_CONFIG, Finished, load_experiment_config, run_script, section
 from arcray.llm.registry import student_config
+from arcray.arc.tasks import load_tasks
 from arcray.pipelines.collect import CollectConfig, run_collect
 from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
 from arcray.runtime.rundir import RunDir
@@ -39,15 +40,23 @@ KEYS = ("out", "teacher", "gemini_teacher", "search_teacher", "collect", "prepar
 
 
 class StudentEvaluation(EvolutionConfig):
-    """The experiment's ``evaluate`` section: how many held-out tasks, and how hard the student tries."""
+    """The experiment's ``evaluate`` section: how many held-out tasks, and how hard the student tries
+    (``population``: the k programs sampled per task; the best two by the train pairs are submitted)."""
 
     held_out: int = Field(0, ge=0, description="held-out tasks to evaluate on (0: every one the split kept out)")
+    tasks: str | None = Field(None, description="evaluate on this task source instead (e.g. arc1/eval: held out by "
+                              "construction, solved by the teacher or not); None: the collection's held-out split")
+    max_cells: int | None = Field(None, ge=1, description="with tasks: only those whose prompt shows at most this many cells")
+    limit: int | None = Field(None, ge=1, description="with tasks: only the first N (by id)")
     tasks_per_actor: int = Field(1, ge=1, le=64, description="held-out tasks the student works on at once; their "
                                  "generate calls are merged into batched engine calls")
     student: dict[str, Any] = Field({}, description="fields added to both students' backend config, e.g. {dtype: bfloat16}")
+    num_cpus_per_actor: float | None = Field(None, gt=0, description="CPUs of the one student replica (None: all of "
+                                             "this machine's, so that its engine uses every core)")
 
     def evolution(self) -> EvolutionConfig:
-        return EvolutionConfig(**self.model_dump(exclude={"held_out", "tasks_per_actor", "student"}))
+        return EvolutionConfig(**self.model_dump(exclude={"held_out", "tasks_per_actor", "student", "num_cpus_per_actor",
+                                                          "tasks", "max_cells", "limit"}))
 
 
 def choose_teacher(config: dict[str, Any]) -> dict[str, Any]:
@@ -137,42 +146,75 @@ def train(plan: ArcDistillation) -> dict[str, Any]:
 def held_out_ids(data: Path, count: int) -> list[str]:
     """Teacher-solved tasks the split kept out of training: reachable, yet unseen by the student."""
     rows = [json.loads(line) for line in (data / "validation.jsonl").read_text().splitlines() if line.strip()]
-    ids = sorted({row["group"].removeprefix("arc/") for row in rows if row["kind"] == "arc"})
+    ids = sorted({row["group"].removeprefix("arc/") for row in rows if row["kind"] in ("arc", "arc/solved")})
     return ids[:count] if count else ids
 
 
 def evaluate(plan: ArcDistillation, trained: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    ids = held_out_ids(plan.prepare.out, plan.evaluate.held_out)
-    if not ids:
-        raise ArcrayError("no held-out tasks: the teacher solved too few tasks for a validation split; raise collect.limit")
+    section = plan.evaluate
+    if section.tasks:  # another source altogether (held out by construction), selected by size
+        where = dict(tasks=section.tasks, ids=None, max_cells=section.max_cells, limit=section.limit)
+        count = len(load_tasks(section.tasks, max_cells=section.max_cells, limit=section.limit))
+    else:
+        ids = held_out_ids(plan.prepare.out, section.held_out)
+        if not ids:
+            raise ArcrayError("no held-out tasks: the teacher solved too few tasks for a validation split; raise collect.limit")
+        where, count = dict(tasks=plan.collect.tasks, ids=ids), len(ids)
     model = plan.train.model
-    fields = plan.evaluate.student
+    fields = section.student
     students = {"base": student_config(model, **fields), "fine-tuned": student_config(model, trained["adapter"], **fields)}
     results = {}
     for name, student in students.items():
-        print(f"[4/4] evaluate the {name} student on {len(ids)} held-out tasks", flush=True)
-        results[name] = run_evaluate(EvaluateConfig.build(student=student, tasks=plan.collect.tasks, ids=ids,
-                                                          evolution=plan.evaluate.evolution(),
-                                                          tasks_per_actor=plan.evaluate.tasks_per_actor,
+        print(f"[4/4] evaluate the {name} student on {count} held-out tasks", flush=True)
+        results[name] = run_evaluate(EvaluateConfig.build(student=student, **where, evolution=section.evolution(),
+                                                          render=plan.prepare.render, tasks_per_actor=section.tasks_per_actor,
+                                                          num_cpus_per_actor=section.num_cpus_per_actor or float(os.cpu_count() or 1),
                                                           out=str(plan.out / f"eval-{name}")))
     return results
 
 
 def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated: dict, training_method: str) -> Path:
-    rows = [{"student": name, "tasks": r["attempted"], "mean fitness": r["fitness"]["mean"], "train-fit": r["train_fit"],
-             "test-solved": r["solved"], "runnable programs": r["runnable_share"], "submission score": r["submission_score"]}
-            for name, r in evaluated.items()]
-    bars = bar_plot(out / "students.png", ["mean fitness", "runnable programs", "submission score"],
-                    {row["student"]: [row["mean fitness"], row["runnable programs"], row["submission score"] or 0.0] for row in rows},
-                    title="Base vs fine-tuned student (held-out tasks)", ylabel="value")
+    from arcray.arc.scoring import TaskScore, format_figure, paired_difference
+
+    rows = []
+    for name, r in evaluated.items():
+        f = r["figures"]
+        rows.append({"student": name, "tasks": r["attempted"], "solved (pass@2)": f"{r['solved_pass2']} · " + format_figure(f["solved"]),
+                     "solved (pass@1)": format_figure(f["solved_first"]), "a program fits the train pairs": format_figure(f["train_fit"]),
+                     "runnable programs": format_figure(f["runnable"]), "submission score": r["submission_score"]})
+    scores = {name: [TaskScore(**t) for t in r["tasks"]] for name, r in evaluated.items()}
+    effect = ""
+    if {"base", "fine-tuned"} <= scores.keys():
+        gain = {field: paired_difference(scores["fine-tuned"], scores["base"], field) for field in ("solved", "runnable")}
+        effect = (f"Fine-tuned minus base on the same tasks (paired bootstrap, 95%): solved {format_figure(gain['solved'])}, "
+                  f"runnable {format_figure(gain['runnable'])}.")
+    bars = bar_plot(out / "students.png", ["solved (pass@2)", "train-fit", "runnable programs"],
+                    {name: [r["figures"]["solved"]["value"], r["figures"]["train_fit"]["value"], r["figures"]["runnable"]["value"]]
+                     for name, r in evaluated.items()},
+                    title="Base vs fine-tuned student (held-out tasks)", ylabel="share of tasks")
+    kinds = [{"kind": k.removeprefix("arc/"), "examples": n, "in training": prepared.get("by_kind_train", {}).get(k, 0)}
+             for k, n in prepared["by_kind"].items()]
+    rejected = prepared.get("rejected_by_engine") or {}
+    solved = {name: sorted(t["task_id"] for t in r["tasks"] if t["solved"]) for name, r in evaluated.items()}
     sections = [
         "## Teacher collection\n" + markdown_table([{k: collected[k] for k in ("attempted", "solved", "solved_share", "in_dataset", "failed")}])
         + f"\n\nTokens: {collected['usage'].get('total_tokens', 0)}; estimated cost ${collected['estimated_cost_usd']}; "
         f"fitness histogram {collected['fitness']['histogram']}.",
-        "## Dataset\n" + markdown_table([{k: prepared[k] for k in ("examples", "train", "validation", "dropped_over_max_tokens")}]),
+        "## Dataset (the data engine)\n" + markdown_table([{k: prepared[k] for k in ("examples", "train", "validation", "dropped_over_max_tokens")}
+                                                           | {"dropped over max_train_examples": prepared.get("dropped_over_max_train_examples", 0),
+                                                              "training tokens": prepared.get("train_tokens")}])
+        + "\n\n" + markdown_table(kinds)
+        + ("\n\nRejected in the sandbox: " + "; ".join(f"{k} ({n})" for k, n in rejected.items()) + "." if rejected else ""),
         training_section(out, trained, f"{training_method} training"),
-        "## Students on the same held-out tasks\n" + markdown_table(rows) + "\n\n" + image(bars, out, "students"),
-        f"Submissions: `eval-base/submission.json`, `eval-fine-tuned/submission.json`. Adapter: `{trained['adapter']}`.",
+        "## Students on the same held-out tasks\n"
+        "Each figure is the share over held-out tasks with its 95% bootstrap interval over tasks. Solved: every test output "
+        "matched by one of two attempts (pass@2) or by the first (pass@1); the attempts are the best two distinct grids of the "
+        "k sampled programs, ranked by the train pairs only. Runnable: the program returned a grid for every train input.\n\n"
+        + markdown_table(rows) + ("\n\n" + effect if effect else "")
+        + "\n\nSolved tasks: " + "; ".join(f"{name}: {', '.join(ids) or 'none'}" for name, ids in solved.items())
+        + "\n\n" + image(bars, out, "students"),
+        "Submissions: `eval-base/submission.json`, `eval-fine-tuned/submission.json`; every sampled program and its raw "
+        f"completion: `eval-*/attempts.jsonl`. Adapter: `{trained['adapter']}`.",
     ]
     return write_report(out, "ARC distillation", sections)
 

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "arcray"
-NO_RAY = ("arc", "civilization", "consistency", "search")  # the domain: testable without Ray
+NO_RAY = ("arc", "civilization", "consistency", "engine", "search")  # the domain: testable without Ray
 
 
 def module_name(path: Path) -> str:

@@ -35,6 +35,9 @@ class CandidateRecord(Record):
     train_correct: int = 0
     test_correct: int = 0
     runnable_share: float = Field(0.0, description="share of inputs on which the solver returned a grid")
+    train_runnable: bool = Field(False, description="it returned a grid for every train input")
+    test_outputs: list[Any] = Field(default_factory=list, description="its grid per test input (None where it failed): "
+                                    "the submission's second attempt comes from here")
     failures: list[str] = Field(default_factory=list, description="feedback for each example it got wrong")
     error: str | None = Field(None, description="the teacher's failure, when no text came back")
 

@@ -71,6 +71,11 @@ class FitnessResult:
         return self.train_correct == self.train_total and self.test_correct == self.test_total
 
     @property
+    def train_runnable(self) -> bool:
+        """It returned a grid for every train input (a runnable program, whatever it got right)."""
+        return all(e.outcome.ok for e in self.examples if e.split == "train")
+
+    @property
     def runnable_share(self) -> float:
         """Share of examples on which the solver ran and returned a grid."""
         return sum(e.outcome.ok for e in self.examples) / max(len(self.examples), 1)

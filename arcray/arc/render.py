@@ -23,6 +23,13 @@ class RenderConfig(BaseModel):
     )
     show_shapes: bool = Field(True, description="write each grid's rows x columns above it")
     include_test_outputs: bool = Field(False, description="also show test outputs (never for the teacher)")
+    test_inputs: bool = Field(True, description="show the test inputs (a program does not need them; a small student's budget may)")
+    max_train_pairs: int | None = Field(None, ge=1, description="show at most this many demonstration pairs (solvers are "
+                                        "still judged on all of them)")
+    prompt: Literal["full", "compact"] = Field(
+        "full", description="full: the teacher's instructions (numpy, the standard library); compact: a two-line "
+        "instruction to write solve(grid) with arcdsl, for a small student's token budget")
+    library: bool = Field(False, description="the full prompt also lists arcdsl, one line per function (for a teacher such as Gemini)")
 
 
 DEFAULT_RENDER = RenderConfig()
@@ -45,9 +52,9 @@ def _labelled(label: str, grid: Grid, config: RenderConfig) -> str:
 def render_task(task: Task, config: RenderConfig = DEFAULT_RENDER) -> str:
     """The train pairs and the test inputs as prompt text."""
     parts = []
-    for i, example in enumerate(task.train, 1):
+    for i, example in enumerate(task.train[: config.max_train_pairs], 1):
         parts.append(f"Example {i}\n{_labelled('Input', example.input, config)}\n{_labelled('Output', example.output, config)}")
-    for i, example in enumerate(task.test, 1):
+    for i, example in enumerate(task.test if config.test_inputs else (), 1):
         block = f"Test {i}\n{_labelled('Input', example.input, config)}"
         if config.include_test_outputs and example.output is not None:
             block += "\n" + _labelled("Output", example.output, config)

@@ -35,6 +35,12 @@ class Task:
     def has_test_outputs(self) -> bool:
         return all(example.output is not None for example in self.test)
 
+    @property
+    def prompt_cells(self) -> int:
+        """Cells a prompt shows: every train input and output, and the test inputs (about its tokens)."""
+        grids = [g for e in self.train for g in (e.input, e.output) if g is not None] + [e.input for e in self.test]
+        return sum(len(grid) * len(grid[0]) for grid in grids)
+
     def to_json(self) -> dict[str, Any]:
         """The task in the ARC JSON layout (test outputs only where known)."""
 

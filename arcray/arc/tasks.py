@@ -33,11 +33,13 @@ def list_sources() -> list[str]:
     return list(BUNDLED)
 
 
-def load_tasks(source: str | os.PathLike, *, ids: Iterable[str] | None = None, limit: int | None = None) -> list[Task]:
-    """Load and validate tasks from ``source``, selected by ``ids`` and/or capped at ``limit``.
+def load_tasks(source: str | os.PathLike, *, ids: Iterable[str] | None = None, limit: int | None = None,
+               max_cells: int | None = None) -> list[Task]:
+    """Load and validate tasks from ``source``, selected by ``ids`` and/or size, capped at ``limit``.
 
-    Tasks come sorted by id; ``ids`` keeps the order given. Raises TaskFormatError
-    (one line naming the file, the task and the problem) on malformed data.
+    Tasks come sorted by id; ``ids`` keeps the order given. ``max_cells`` keeps the tasks whose
+    prompt shows at most that many cells (:attr:`Task.prompt_cells`), before ``limit`` applies.
+    Raises TaskFormatError (one line naming the file, the task and the problem) on malformed data.
     """
     kind, arg = resolve(str(source))
     tasks = sorted(kind.load(arg), key=lambda t: t.id)
@@ -51,6 +53,8 @@ def load_tasks(source: str | os.PathLike, *, ids: Iterable[str] | None = None, l
                 f"list the ids with `arcray tasks {source}`"
             )
         tasks = [by_id[i] for i in dict.fromkeys(ids)]
+    if max_cells is not None:
+        tasks = [task for task in tasks if task.prompt_cells <= max_cells]
     if limit is not None:
         if limit < 0:
             raise TaskFormatError(f"--limit must be 0 or more, got {limit}")

@@ -26,5 +26,7 @@ class EvolutionConfig(BaseModel):
     temperature: float = Field(0.7, ge=0, le=2, description="sampling temperature of Programmer and Refiner")
     analyst_temperature: float = Field(0.3, ge=0, le=2, description="sampling temperature of the Analyst")
     max_new_tokens: int = Field(2048, ge=16, description="token budget of one answer")
+    stop: tuple[str, ...] = Field((), description="end an answer at the first of these strings (e.g. a code block "
+                                  "closed and followed by a blank line: prose the solver does not need)")
     seed: int | None = Field(0, description="base seed for sampling (per generation seed = seed + generation)")
     feedback_grids: bool = Field(True, description="show the Refiner expected and produced grids, not only a summary")

@@ -54,6 +54,8 @@ class Candidate:
             completion=self.completion, fitness=self.fitness, train_correct=self.train_correct,
             test_correct=self.test_correct,
             runnable_share=round(self.result.runnable_share, 4) if self.result else 0.0,
+            train_runnable=bool(self.result) and self.result.train_runnable,
+            test_outputs=self.result.test_outputs() if self.result else [],
             failures=[e.feedback() for e in self.result.examples if not e.correct] if self.result else [],
             error=self.error,
         )
@@ -124,7 +126,8 @@ def run_evolution(
 
     def sample(messages_list, n: int, temperature: float, generation: int) -> list[list[Completion]]:
         seed = None if config.seed is None else config.seed + generation
-        params = SamplingParams(n=n, temperature=temperature, max_new_tokens=config.max_new_tokens, seed=seed)
+        params = SamplingParams(n=n, temperature=temperature, max_new_tokens=config.max_new_tokens, seed=seed,
+                                stop=config.stop)
         completions = backend.generate(messages_list, params)
         for group in completions:
             out.usage.add_all(group)

@@ -19,8 +19,16 @@ def template(name: str) -> Template:
     return Template(resources.files("arcray.civilization.templates").joinpath(f"{name}.txt").read_text())
 
 
-def _chat(user: str) -> list[Message]:
-    return [{"role": "system", "content": template("system").template.strip()}, {"role": "user", "content": user}]
+def _chat(user: str, render: RenderConfig | None = None) -> list[Message]:
+    system = "system_compact" if render is not None and render.prompt == "compact" else "system"
+    return [{"role": "system", "content": template(system).template.strip()}, {"role": "user", "content": user}]
+
+
+@lru_cache(maxsize=None)
+def _library() -> str:
+    import arcdsl
+
+    return template("library").substitute(catalogue=arcdsl.catalogue())
 
 
 def _specification(spec: str) -> str:
@@ -32,7 +40,11 @@ def analyst_prompt(task: Task, render: RenderConfig) -> list[Message]:
 
 
 def programmer_prompt(task: Task, spec: str, render: RenderConfig) -> list[Message]:
-    return _chat(template("programmer").substitute(task=render_task(task, render), specification=_specification(spec)))
+    """The Programmer's prompt; the compact one (a student's) is the task and one line (plus the spec, if any)."""
+    if render.prompt == "compact":
+        return _chat(template("programmer_compact").substitute(task=render_task(task, render)).rstrip() + _specification(spec), render)
+    user = template("programmer").substitute(task=render_task(task, render), specification=_specification(spec))
+    return _chat(user + (_library() if render.library else ""))
 
 
 def refiner_prompt(task: Task, spec: str, code: str, result: FitnessResult | None, render: RenderConfig, *, grids: bool) -> list[Message]:

@@ -11,9 +11,15 @@ from arcray.experiment import load_yaml_config  # noqa: F401  (re-exported: sub-
 
 
 def add_task_selection(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    """--tasks SOURCE [--ids a,b] [--limit N]."""
+    """--tasks SOURCE [--ids a,b] [--limit N] [--max-cells N]."""
     parser.add_argument("--tasks", required=required, metavar="SOURCE", help=task_source_help())
     add_ids_and_limit(parser)
+    add_max_cells(parser)
+
+
+def add_max_cells(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-cells", type=int, metavar="N", help="only tasks whose prompt shows at most N grid cells "
+                        "(train pairs and test inputs; about its tokens)")
 
 
 def task_source_help() -> str:

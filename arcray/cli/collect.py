@@ -43,6 +43,7 @@ def build_config(args: argparse.Namespace):
     set_if_given(raw, "tasks", args.tasks)
     set_if_given(raw, "ids", args.ids)
     set_if_given(raw, "limit", args.limit)
+    set_if_given(raw, "max_cells", args.max_cells)
     set_if_given(raw, "min_fitness", args.min_fitness)
     set_if_given(raw, "concurrency", args.concurrency)
     set_if_given(raw, "out", args.out)

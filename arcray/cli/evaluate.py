@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                                     "population", STUDENT_EVOLUTION.population))
     parser.add_argument("--max-new-tokens", type=int, help=with_default("tokens per program", EvolutionConfig,
                                                                         "max_new_tokens", STUDENT_EVOLUTION.max_new_tokens))
+    parser.add_argument("--temperature", type=float, help=with_default("sampling temperature", EvolutionConfig, "temperature"))
+    parser.add_argument("--prompt", choices=("full", "compact"), help="the prompt the student was trained on (compact: "
+                        "`arcray prepare --prompt compact`; default full)")
     parser.add_argument("--concurrency", type=int, help=with_default("model replicas (actors)", EvaluateConfig, "concurrency"))
     parser.add_argument("--gpu", action="store_true", help="one GPU per replica")
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="a folder or a storage URI (s3://…)")
@@ -42,18 +45,25 @@ def run(args: argparse.Namespace) -> int:
     from arcray.llm.registry import student_config
 
     student = student_config(args.model, args.adapter, backend=args.backend)
-    given = {k: getattr(args, k) for k in ("max_generations", "population", "max_new_tokens") if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("max_generations", "population", "max_new_tokens", "temperature")
+             if getattr(args, k) is not None}
     evolution = {**STUDENT_EVOLUTION.model_dump(), **given}
     fields = {"concurrency": args.concurrency} if args.concurrency is not None else {}
-    config = EvaluateConfig.build(student=student, tasks=args.tasks, ids=args.ids, limit=args.limit, evolution=evolution,
+    if args.prompt == "compact":
+        fields["render"] = {"prompt": "compact", "test_inputs": False}
+    config = EvaluateConfig.build(student=student, tasks=args.tasks, ids=args.ids, limit=args.limit, max_cells=args.max_cells, evolution=evolution,
                                   num_gpus_per_actor=1.0 if args.gpu else 0.0, out=args.out, **fields)
     summary = run_evaluate(config, progress=not args.json)
     if args.json:
         print_json({"out": str(args.out), **summary})
         return 0
-    print(f"tasks {summary['attempted']}: train-fit {summary['train_fit']}, test-solved {summary['solved']}; "
-          f"fitness mean {summary['fitness']['mean']} max {summary['fitness']['max']}")
-    print(f"programs written {summary['programs']}, runnable {summary['runnable_share']:.1%}")
+    from arcray.arc.scoring import format_figure
+
+    figures = summary["figures"]
+    print(f"tasks {summary['attempted']}: solved {summary['solved_pass2']} (pass@2) "
+          + (f"{format_figure(figures['solved'])}, pass@1 {summary['solved_pass1']}, " if figures else "")
+          + f"train-fit {summary['train_fit']}; fitness mean {summary['fitness']['mean']} max {summary['fitness']['max']}")
+    print(f"programs written {summary['programs']}, runnable (a grid for every train input) {summary['runnable_share']:.1%}")
     if summary["submission_score"] is not None:
         print(f"submission score {summary['submission_score']:.4f} ({summary['test_outputs_correct']}/{summary['test_outputs']})")
     print(f"submission: {args.out.rstrip('/')}/submission.json")

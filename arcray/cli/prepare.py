@@ -24,6 +24,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-tokens", type=int, metavar="K", help="drop examples longer than K tokens")
     parser.add_argument("--tokenizer", metavar="MODEL", help="model whose tokenizer counts tokens (e.g. smollm2-135m)")
     parser.add_argument("--min-fitness", type=float, help="override the run's dataset threshold")
+    parser.add_argument("--prompt", choices=("full", "compact"), help="the student's prompt: full (the teacher's "
+                        "instructions, the spec before the code) or compact (the pairs and one line; evaluate with "
+                        "`arcray evaluate --prompt compact`); default full")
+    from arcray.engine import EngineConfig
+
+    engine = parser.add_argument_group("data engine (ARC collections; the training side only)")
+    engine.add_argument("--symmetries", type=int, metavar="N", help=with_default("symmetries of the square per solved task", EngineConfig, "symmetries"))
+    engine.add_argument("--colours", type=int, metavar="N", help=with_default("colour permutations per solved task", EngineConfig, "colour_permutations"))
+    engine.add_argument("--hindsight", type=int, metavar="N", help=with_default("relabelled unfit programs per task", EngineConfig, "hindsight"))
+    engine.add_argument("--synthetic", type=int, metavar="N", help=with_default("synthetic tasks", EngineConfig, "synthetic"))
+    engine.add_argument("--no-engine", action="store_true", help="the teachers' solved tasks only, nothing derived")
+    engine.add_argument("--max-train-examples", type=int, metavar="N", help="keep at most N training examples (solved first)")
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
@@ -32,14 +44,23 @@ def run(args: argparse.Namespace) -> int:
     from arcray.training.prepare import PrepareConfig, run_prepare
     from arcray.validation import build_config
 
-    given = {k: getattr(args, k) for k in ("val_fraction", "seed") if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("val_fraction", "seed", "max_train_examples") if getattr(args, k) is not None}
+    if args.prompt == "compact":
+        given["render"] = {"prompt": "compact", "test_inputs": False}
+    engine = {field: getattr(args, flag) for field, flag in (("symmetries", "symmetries"), ("colour_permutations", "colours"),
+                                                              ("hindsight", "hindsight"), ("synthetic", "synthetic"))
+              if getattr(args, flag) is not None}
+    if args.no_engine:
+        engine = {"symmetries": 0, "colour_permutations": 0, "alternatives": False, "hindsight": 0, "synthetic": 0}
     config = build_config(PrepareConfig, "prepare", sources=args.sources, out=args.out, max_tokens=args.max_tokens,
-                          tokenizer=args.tokenizer, min_fitness=args.min_fitness, **given)
+                          tokenizer=args.tokenizer, min_fitness=args.min_fitness, engine=engine, **given)
     stats = run_prepare(config)
     if args.json:
         print_json({"out": str(args.out), **stats})
         return 0
     print(f"{stats['examples']} examples: {stats['train']} train, {stats['validation']} validation; by kind {stats['by_kind']}")
+    if stats.get("rejected_by_engine"):
+        print(f"refused by the data engine (verified in the sandbox): {stats['rejected_by_engine']}")
     if stats["tokens"]:
         t = stats["tokens"]
         print(f"tokens: mean {t['mean']}, median {t['median']}, p90 {t['p90']}, max {t['max']}; dropped over --max-tokens: {stats['dropped_over_max_tokens']}")

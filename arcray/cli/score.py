@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         raise ArcrayError(f"cannot read solver {path} ({error.strerror}); pass a Python file defining solve(grid)") from None
     except UnicodeDecodeError as error:
         raise ArcrayError(f"solver {path} is not UTF-8 text (byte {error.start}); pass a Python file defining solve(grid)") from None
-    tasks = load_tasks(args.tasks, ids=args.ids, limit=args.limit)
+    tasks = load_tasks(args.tasks, ids=args.ids, limit=args.limit, max_cells=args.max_cells)
     config = _sandbox_config(args)
     with Sandbox(config) as sandbox:
         results = [evaluate_solver(code, task, sandbox) for task in tasks]

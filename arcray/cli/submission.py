@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_score(args: argparse.Namespace) -> int:
     submission = load_submission(args.submission)
-    tasks = load_tasks(args.tasks, ids=args.ids, limit=args.limit)
+    tasks = load_tasks(args.tasks, ids=args.ids, limit=args.limit, max_cells=args.max_cells)
     result = score_submission(submission, tasks)
     if args.json:
         print_json({"submission": args.submission, "tasks": args.tasks, **result.to_dict()})

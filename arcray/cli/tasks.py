@@ -6,13 +6,14 @@ import argparse
 
 from arcray.arc.render import RenderConfig, render_task
 from arcray.arc.tasks import load_tasks
-from arcray.cli._common import add_ids_and_limit, add_json_flag, print_json, task_source_help
+from arcray.cli._common import add_ids_and_limit, add_json_flag, add_max_cells, print_json, task_source_help
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("tasks", help="list or show ARC tasks", description="List the tasks of a source, or show one.")
     parser.add_argument("source", help=task_source_help())
     add_ids_and_limit(parser)
+    add_max_cells(parser)
     parser.add_argument("--show", metavar="ID", help="print this task's pairs and test inputs")
     parser.add_argument("--answers", action="store_true", help="with --show, also print the test outputs")
     add_json_flag(parser)
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"task {task.id} ({len(task.train)} train, {len(task.test)} test)\n")
             print(render_task(task, RenderConfig(include_test_outputs=args.answers)))
         return 0
-    tasks = load_tasks(args.source, ids=args.ids, limit=args.limit)
+    tasks = load_tasks(args.source, ids=args.ids, limit=args.limit, max_cells=args.max_cells)
     rows = [
         {"id": t.id, "train": len(t.train), "test": len(t.test), "test_outputs": t.has_test_outputs,
          "largest": max(max(len(g), len(g[0])) for e in t.train + t.test for g in (e.input, e.output) if g)}

@@ -42,6 +42,8 @@ class CollectConfig(BaseModel):
     tasks: str = Field(description="task source: a bundled set, a Kaggle file or a folder")
     ids: list[str] | None = Field(None, description="only these task ids")
     limit: int | None = Field(None, ge=0, description="only the first N tasks")
+    max_cells: int | None = Field(None, ge=1, description="only tasks whose prompt shows at most this many grid cells "
+                                  "(train pairs and test inputs): about its tokens, for a small model's budget")
     teacher: TeacherConfig = Field(description="{backend: gemini|hf|search, model: …, …}")
     evolution: EvolutionConfig = EvolutionConfig()
     sandbox: SandboxConfig = SandboxConfig()
@@ -112,7 +114,7 @@ def settled(attempts: list[Attempt], *, retry_failed: bool) -> dict[str, Attempt
 def run_collect(config: CollectConfig, *, progress: bool = True, stage: str = "collect") -> dict[str, Any]:
     """Collect (or resume collecting) into ``config.out``; returns the summary."""
     config.teacher.preflight()
-    tasks = load_tasks(config.tasks, ids=config.ids, limit=config.limit)
+    tasks = load_tasks(config.tasks, ids=config.ids, limit=config.limit, max_cells=config.max_cells)
     check_sandbox(config.sandbox)  # every attempt runs solvers: one line now where they cannot be confined
     run = RunDir(config.out)
     run.write_config(config.model_dump(mode="json"))
@@ -125,7 +127,7 @@ def run_collect(config: CollectConfig, *, progress: bool = True, stage: str = "c
     records = [done[t.id] for t in tasks if t.id in done]
     dataset = [r for r in records if r.verified(config.min_fitness)]
     summary = summarize(records, len(dataset), wall_s=time.perf_counter() - started, requested=len(wanted))
-    run.write_json(DATASET, [r.model_dump(mode="json", include=set(DATASET_FIELDS)) for r in dataset])
+    run.write_json(DATASET, [exported(r) for r in dataset])
     run.write_json("summary.json", summary)
     run.sync()
     return summary
@@ -166,6 +168,22 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
                 f"{stage} stopped ({type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else 'no detail'}); "
                 f"the {len(done)} task(s) recorded in {run.file(ATTEMPTS)} are kept: re-run the same command to resume"
             ) from None
+
+
+def exported(record: Attempt) -> dict[str, Any]:
+    """A dataset row in the plan's format; a search solver (a few lines over arcdsl) in its standalone
+    numpy form, so that tools outside arcray can run it."""
+    from arcray.search.emit import emit_solver
+    from arcray.search.program import parse_program
+
+    row = record.model_dump(mode="json", include=set(DATASET_FIELDS))
+    calls = next((c.program for c in record.candidates if c.program and c.code == record.solver_code), None)
+    if calls:
+        try:
+            row["solver_code"] = emit_solver(parse_program(calls), record.analyst_spec or None, form="standalone")
+        except ValueError:
+            pass  # a program this version's DSL does not know: the library form as recorded
+    return row
 
 
 def summarize(records: list[Attempt], in_dataset: int, *, wall_s: float, requested: int) -> dict[str, Any]:

@@ -96,26 +96,37 @@ class SearchCollectionTeacher:
 
     def attempt(self, task: Task) -> Attempt:
         from arcray.arc.fitness import evaluate_solver
+        from arcray.search.emit import emit_solver
 
         found = self.teacher.solve(task)
         result = evaluate_solver(found.solver_code, task, self.sandbox) if found.found else None
+        others = [("search-alternative", p) for p in found.alternatives] + [("search-explored", p) for p in found.explored]
+        extra = []
+        for origin, program in others:  # every kept program scored in the sandbox like the first
+            code = emit_solver(program)
+            extra.append(self._candidate(origin, code, program, evaluate_solver(code, task, self.sandbox)))
         if result is None:
             return Attempt(task_id=task.id, train_total=len(task.train), analyst_spec=found.spec,
                            test_total=sum(e.output is not None for e in task.test),
+                           generations=[extra] if extra else [],
                            usage=Usage().to_dict(FREE), warnings=[f"search: {found.reason}"],
                            wall_s=round(found.elapsed_s, 3))
-        candidate = CandidateRecord(
-            generation=1, origin="search", code=found.solver_code or None, program=found.as_record()["program"],
-            fitness=result.fitness, train_correct=result.train_correct, test_correct=result.test_correct,
-            runnable_share=round(result.runnable_share, 4),
-            failures=[e.feedback() for e in result.examples if not e.correct],
-        )
+        candidate = self._candidate("search", found.solver_code, found.program or (), result)
         return Attempt(
             task_id=task.id, fitness=result.fitness, train_correct=result.train_correct, train_total=len(task.train),
             test_correct=result.test_correct, test_total=result.test_total, analyst_spec=found.spec,
             solver_code=found.solver_code or None, test_outputs=result.test_outputs(),
-            runnable_share=1.0 if result.runnable_share == 1.0 else 0.0, generations=[[candidate]],
+            runnable_share=1.0 if result.runnable_share == 1.0 else 0.0, generations=[[candidate, *extra]],
             usage=Usage().to_dict(FREE), wall_s=round(found.elapsed_s, 3),
+        )
+
+    @staticmethod
+    def _candidate(origin: str, code: str, program, result) -> CandidateRecord:
+        return CandidateRecord(
+            generation=1, origin=origin, code=code or None, program=[step.call_source() for step in program],
+            fitness=result.fitness, train_correct=result.train_correct, test_correct=result.test_correct,
+            runnable_share=round(result.runnable_share, 4), train_runnable=result.train_runnable,
+            test_outputs=result.test_outputs(), failures=[e.feedback() for e in result.examples if not e.correct],
         )
 
     def close(self) -> None:

@@ -1,7 +1,10 @@
-"""Turn a program into standalone `solve(grid)` source that needs only numpy and the standard library.
+"""Turn a program into `solve(grid)` source, in one of two forms.
 
-The emitter copies the source of exactly the DSL functions the program calls, plus the helpers and
-module constants those refer to, found by walking the names their code objects use.
+- ``library`` (what the teacher records and the student learns): a few lines calling the
+  :mod:`arcdsl` library, which the sandbox lets solvers import;
+- ``standalone`` (for export to tools outside arcray): numpy and the standard library only. The
+  emitter copies the source of exactly the DSL functions the program calls, plus the helpers and
+  module constants those refer to, found by walking the names their code objects use.
 """
 
 from __future__ import annotations
@@ -9,18 +12,24 @@ from __future__ import annotations
 import inspect
 import textwrap
 import types
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 
 from arcray.search.primitives import PRIMITIVES
 from arcray.search.program import Step, describe
 
-_DSL_PACKAGE = "arcray.search.dsl"
+_DSL_PACKAGE = "arcdsl"
 _ALLOWED_GLOBALS = {"np"}
+LIBRARY_IMPORT = "from arcdsl import *"
+Form = Literal["library", "standalone"]
 
 
-def emit_solver(program: Sequence[Step], spec: str | None = None) -> str:
-    """Return the Python source of `solve(grid)` for the program, with the spec as its docstring."""
-    spec = spec or describe(program)
+def emit_solver(program: Sequence[Step], spec: str | None = None, form: Form = "library") -> str:
+    """Return the Python source of `solve(grid)` for the program, with the spec as its docstring
+    (described from the program when None; no docstring when empty)."""
+    spec = describe(program) if spec is None else spec
+    if form == "library":
+        body = [*(f"grid = {step.call_source()}" for step in program), "return grid"]
+        return f"{LIBRARY_IMPORT}\n\n\ndef solve(grid):\n" + _docstring(spec) + "".join(f"    {line}\n" for line in body)
     definitions: dict[str, str] = {}
     for step in program:
         _collect(PRIMITIVES[step.name].function, definitions)
@@ -30,6 +39,8 @@ def emit_solver(program: Sequence[Step], spec: str | None = None) -> str:
 
 
 def _docstring(spec: str, width: int = 96) -> str:
+    if not spec:
+        return ""
     if len(spec) + 10 <= width:
         return f'    """{spec}"""\n'
     lines = textwrap.wrap(spec, width=width - 4)

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from arcray.search.dsl.base import OBJECT_RULES, background, bounding_box, components
+from arcdsl.base import OBJECT_RULES, background, bounding_box, components
 
 Grids = Sequence[np.ndarray]
 Inference = Callable[[Grids, Grids], list[tuple]]

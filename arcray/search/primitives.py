@@ -7,7 +7,7 @@ from typing import Callable, Literal, Union
 
 import numpy as np
 
-from arcray.search import dsl
+import arcdsl as dsl
 from arcray.search import infer as inf
 
 COLOUR_NAMES = ("black", "blue", "red", "green", "yellow", "grey", "magenta", "orange", "azure", "maroon")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -24,6 +25,26 @@ class Step:
 
 
 Program = tuple[Step, ...]
+
+
+def parse_program(calls: Sequence[str]) -> Program:
+    """The program back from its recorded calls (``["gravity(grid, 'down')", …]``); ValueError if a
+    call is not a known primitive applied to ``grid`` and literal parameters."""
+    steps = []
+    for call in calls:
+        try:
+            node = ast.parse(call, mode="eval").body
+        except SyntaxError:
+            raise ValueError(f"{call!r} is not a call") from None
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in PRIMITIVES
+                and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == "grid" and not node.keywords):
+            raise ValueError(f"{call!r} is not a DSL primitive applied to grid")
+        try:
+            params = tuple(ast.literal_eval(arg) for arg in node.args[1:])
+        except ValueError:
+            raise ValueError(f"{call!r} has a parameter that is not a literal") from None
+        steps.append(Step(node.func.id, params))
+    return tuple(steps)
 
 
 def apply_step(step: Step, grid: np.ndarray) -> np.ndarray:

@@ -4,6 +4,10 @@ A state is the tuple of intermediate grids, one per train input followed by one 
 (test inputs are known in ARC; only their outputs are hidden, and the search never sees those).
 States reached twice are expanded once. Parameters are inferred from the train pairs; the last
 level is pruned by output shape; any state one colour map away from the outputs closes the search.
+
+Asked for more than one program, the search goes on through the level of its first find (for at
+most a quarter of its budget) for other programs that fit; asked for explored ones, it keeps a
+few programs that ran on every input without fitting, for hindsight relabelling.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from arcray.search.primitives import PRIMITIVES, Primitive
 from arcray.search.program import Program, Step
 
 MAX_SIDE = 30
-# What a primitive raises when it does not apply to a grid (see arcray.search.dsl).
+# What a primitive raises when it does not apply to a grid (see arcdsl).
 NOT_APPLICABLE = (ValueError, IndexError, KeyError, ZeroDivisionError)
 
 State = tuple[np.ndarray, ...]
@@ -27,12 +31,18 @@ State = tuple[np.ndarray, ...]
 
 @dataclass(frozen=True)
 class SearchOutcome:
-    """The shortest program found (None if none), why the search stopped, and what it cost."""
+    """The programs found (shortest first; the first is ``program``), why the search stopped, what it
+    cost, and programs that ran on every input without fitting (``explored``)."""
 
-    program: Program | None
+    programs: tuple[Program, ...]
     reason: str
     primitive_calls: int
     elapsed_s: float
+    explored: tuple[Program, ...] = ()
+
+    @property
+    def program(self) -> Program | None:
+        return self.programs[0] if self.programs else None
 
 
 class _Budget(Exception):
@@ -48,8 +58,11 @@ def search(
     time_budget_s: float = 2.0,
     primitives: Sequence[Primitive] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    max_programs: int = 1,
+    explored: int = 0,
 ) -> SearchOutcome:
-    """Return the shortest program (up to `max_depth` steps plus a final colour map) that fits every train pair.
+    """Return the shortest program (up to `max_depth` steps plus a final colour map) that fits every train pair,
+    and up to ``max_programs - 1`` other fitting ones; plus up to ``explored`` programs that ran but did not fit.
 
     The budget runs on `clock`: wall time by default, or e.g. `time.process_time` for figures
     that do not depend on what else the machine is running.
@@ -62,12 +75,15 @@ def search(
         [p for p in (primitives or PRIMITIVES.values()) if p.expand],
         started + time_budget_s,
         clock,
+        max_programs=max_programs,
+        keep_explored=explored,
+        extra_s=time_budget_s / 4,
     )
     try:
-        program, reason = run.breadth_first(max_depth)
+        reason = run.breadth_first(max_depth)
     except _Budget:
-        program, reason = None, f"the time budget of {time_budget_s:g} s ran out"
-    return SearchOutcome(program, reason, run.calls, clock() - started)
+        reason = "found" if run.found else f"the time budget of {time_budget_s:g} s ran out"
+    return SearchOutcome(tuple(run.found), reason, run.calls, clock() - started, run.pick_explored())
 
 
 class _Search:
@@ -79,6 +95,10 @@ class _Search:
         primitives: list[Primitive],
         deadline: float,
         clock: Callable[[], float],
+        *,
+        max_programs: int = 1,
+        keep_explored: int = 0,
+        extra_s: float = 0.0,
     ) -> None:
         self.outputs = outputs
         self.n_train = len(inputs)
@@ -88,11 +108,15 @@ class _Search:
         self.clock = clock
         self.calls = 0
         self.cache: dict[tuple, np.ndarray | None] = {}
+        self.max_programs, self.keep_explored, self.extra_s = max_programs, keep_explored, extra_s
+        self.found: list[Program] = []
+        self.explored: dict[str, tuple[float, Program]] = {}  # the closest to the outputs, by primitive, for variety
 
-    def breadth_first(self, max_depth: int) -> tuple[Program | None, str]:
+    def breadth_first(self, max_depth: int) -> str:
         closing = self.close(self.start, ())
         if closing is not None:
-            return closing, "found"
+            self.found.append(closing)
+            return "found"
         seen = {_key(self.start)}
         frontier: list[tuple[State, Program]] = [(self.start, ())]
         for depth in range(1, max_depth + 1):
@@ -110,12 +134,40 @@ class _Search:
                         seen.add(key)
                         found = self.close(child, program + (step,))
                         if found is not None:
-                            return found, "found"
+                            if self.note_found(found):
+                                return "found"
+                            continue
+                        closeness = self.closeness(child) if not last or self.keep_explored else 0.0
+                        if self.keep_explored and depth < 3:
+                            self.note_explored(child, program + (step,), closeness)
                         if not last:
-                            children.append((self.closeness(child), child, program + (step,)))
+                            children.append((closeness, child, program + (step,)))
+            if self.found:
+                return "found"  # the level of the first find is done: nothing longer is looked at
             children.sort(key=lambda item: -item[0])
             frontier = [(state, program) for _, state, program in children]
-        return None, f"no program of up to {max_depth} steps fits every train pair"
+        return f"no program of up to {max_depth} steps fits every train pair"
+
+    def note_found(self, program: Program) -> bool:
+        """Keep a fitting program; True when the search should stop."""
+        if not self.found:
+            self.deadline = min(self.deadline, self.clock() + self.extra_s)  # the rest of the level, briefly
+        self.found.append(program)
+        return len(self.found) >= self.max_programs
+
+    def note_explored(self, state: State, program: Program, closeness: float) -> None:
+        """Keep a program that ran on every input, when its grids all differ from the inputs: per last
+        primitive, the one whose grids come closest to the outputs (near misses, as SOAR keeps)."""
+        name = program[-1].name
+        if name in self.explored and self.explored[name][0] >= closeness:
+            return
+        if all(g.shape != s.shape or not np.array_equal(g, s) for g, s in zip(state, self.start)):
+            self.explored[name] = (closeness, program)
+
+    def pick_explored(self) -> tuple[Program, ...]:
+        """Up to ``keep_explored`` kept programs, closest first (ties in the order they were found)."""
+        ranked = sorted(self.explored.values(), key=lambda item: -item[0])
+        return tuple(program for _, program in ranked[: self.keep_explored])
 
     def apply(self, step: Step, state: State) -> State | None:
         function = PRIMITIVES[step.name].function

@@ -31,6 +31,10 @@ class SearchConfig(BaseModel):
     )
     sandbox: bool = Field(True, description="Also run each solver through arcray.arc.sandbox when that is importable.")
     sandbox_timeout_s: float = Field(2.0, gt=0, description="Seconds the sandbox allows the solver per grid.")
+    alternatives: int = Field(0, ge=0, le=32, description="Other distinct programs that fit, kept beside the first "
+                              "(the data engine's alternative solutions).")
+    explored: int = Field(0, ge=0, le=32, description="Programs that ran on every input without fitting, kept for "
+                          "hindsight relabelling (solved and unsolved tasks alike).")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class SearchResult:
     reason: str
     test_predictions: tuple[Grid | None, ...] = field(default=())
     checked_in: str = ""
+    alternatives: tuple[Program, ...] = field(default=())
+    explored: tuple[Program, ...] = field(default=())
 
     def as_record(self) -> dict[str, object]:
         """A JSON-ready dict, the program as the list of its calls."""
@@ -101,6 +107,8 @@ class SearchTeacher:
             max_depth=self.config.max_depth,
             time_budget_s=self.config.time_budget_s,
             clock=time.perf_counter if self.config.budget_clock == "wall" else time.process_time,
+            max_programs=1 + self.config.alternatives,
+            explored=self.config.explored,
         )
 
         def result(found: bool, reason: str, **fields: object) -> SearchResult:
@@ -116,12 +124,15 @@ class SearchTeacher:
                 **fields,  # type: ignore[arg-type]
             )
 
+        inputs = train_inputs + test_inputs
         if outcome.program is None:
-            return result(False, outcome.reason)
+            return result(False, outcome.reason, explored=outcome.explored)
         spec = describe(outcome.program)
         code = emit_solver(outcome.program, spec)
-        found = {"program": outcome.program, "solver_code": code, "spec": spec}
-        inputs = train_inputs + test_inputs
+        alternatives = tuple(program for program in outcome.programs[1:]  # trusted DSL code: checked in-process
+                             if verify_here(emit_solver(program), inputs, train_outputs).passed)  # type: ignore[arg-type]
+        found = {"program": outcome.program, "solver_code": code, "spec": spec, "alternatives": alternatives,
+                 "explored": outcome.explored}
         here = verify_here(code, inputs, train_outputs)  # type: ignore[arg-type]
         if not here.passed:
             return result(False, f"the emitted source disagrees with the program: {here.message}", **found)

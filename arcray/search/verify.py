@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 Grid = list[list[int]]
 Status = Literal["passed", "failed", "skipped"]
-# What a generated solver may raise on an input it does not fit (see arcray.search.dsl).
+# What a generated solver may raise on an input it does not fit (see arcdsl).
 SOLVER_ERRORS = (ValueError, IndexError, KeyError, ZeroDivisionError, TypeError)
 
 
@@ -38,6 +38,8 @@ def run_in_namespace(code: str, inputs: Sequence[Grid]) -> list[Grid | None]:
             result = solve(grid)  # type: ignore[operator]
         except SOLVER_ERRORS:
             result = None
+        if hasattr(result, "tolist") and not isinstance(result, list):  # an arcdsl solver returns its array
+            result = result.tolist()
         predictions.append(result if _is_plain_grid(result) else None)
     return predictions
 

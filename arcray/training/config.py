@@ -32,6 +32,8 @@ class TrainConfig(BaseModel):
     lora_alpha: float = Field(32, gt=0, description="LoRA scaling numerator (the update is scaled by alpha / r)")
     lora_dropout: float = Field(0.05, ge=0, lt=1, description="dropout on the LoRA input")
     target_modules: list[str] = Field(["q_proj", "v_proj"], min_length=1, description="names of the linear layers that get adapters")
+    lora_layers: int | None = Field(None, ge=1, description="adapt only the last N decoder layers (None: all): the "
+                                    "backward pass then stops below them, which a CPU's budget feels")
 
     # optimisation
     lr: float = Field(2e-4, gt=0, description="peak learning rate (AdamW, linear decay)")
@@ -42,6 +44,8 @@ class TrainConfig(BaseModel):
     warmup_steps: float = Field(0.03, ge=0, description="linear warm-up: steps, or a share of all steps when below 1")
     weight_decay: float = Field(0.01, ge=0)
     seed: int = Field(0, description="adapter initialisation and data order")
+    eval_examples: int | None = Field(None, ge=0, description="validation examples the eval loss is computed on "
+                                      "(None: all; 0: none, the last checkpoint is kept): a CPU's budget")
 
     # scale
     workers: int = Field(1, ge=1, description="data-parallel Ray Train workers")

@@ -2,9 +2,14 @@
 
 Each example is a chat: the system and user turns the student will see at evaluation time
 (the task's demonstration pairs and test inputs, rendered for real), and the assistant turn
-it should learn (the specification, then the solver in a python block). The split is
-deterministic by group (the task id, or the prompt for self-consistency data), so a task
-never has examples on both sides.
+it should learn (the solver in a python block, after the specification in the full prompt
+style). The split is deterministic by group (the source task id, or the prompt for
+self-consistency data), so a task never has examples on both sides.
+
+ARC collections go through the data engine (:mod:`arcray.engine`) first: the training side's
+tasks are multiplied into verified examples by kind (solved, alternative, symmetry, colour,
+hindsight, synthetic), each derived example grouped with its source task; the validation side
+keeps only its solved tasks, so nothing derived from a held-out task reaches training.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from arcray.arc.attempt import ATTEMPTS, MIN_FITNESS, attempts_from_json, latest
+from arcray.arc.attempt import ATTEMPTS, MIN_FITNESS, Attempt, attempts_from_json, latest
 from arcray.arc.render import RenderConfig
-from arcray.arc.tasks import load_tasks
+from arcray.arc.sandbox import SandboxConfig
+from arcray.arc.tasks import Task, load_tasks
 from arcray.civilization import prompts
+from arcray.engine import Derived, EngineConfig, derive
 from arcray.errors import ArcrayError, ConfigError
 from arcray.jsonl import iter_jsonl
 from arcray.runtime.rundir import RunDir
@@ -35,42 +42,71 @@ class PrepareConfig(BaseModel):
     out: Path
     val_fraction: float = Field(0.2, ge=0, lt=1, description="share of groups held out for validation")
     seed: int = Field(0, description="changes which groups land in validation")
-    max_tokens: int | None = Field(None, ge=16, description="drop examples longer than this many tokens (needs tokenizer)")
+    max_tokens: int | None = Field(None, ge=16, description="drop training examples longer than this many tokens (needs "
+                                   "tokenizer); validation keeps every example")
     tokenizer: str | None = Field(None, description="model whose tokenizer and chat template measure lengths")
     min_fitness: float | None = Field(None, ge=0, description="override the collection run's dataset threshold")
-    render: RenderConfig = RenderConfig()
+    render: RenderConfig = Field(RenderConfig(), description="the student's prompt: evaluation must render tasks the same way")
+    engine: EngineConfig = Field(EngineConfig(), description="examples derived from the training side's ARC tasks")
+    sandbox: SandboxConfig = Field(SandboxConfig(), description="where derived solvers are verified")
+    max_train_examples: int | None = Field(None, ge=1, description="keep at most this many training examples (solved "
+                                           "ones first, then a random draw of the derived): a CPU's training budget")
 
 
 def assistant_answer(spec: str, code: str) -> str:
-    """What the student learns to write: the specification, then the solver."""
+    """What the student learns to write: the specification (when there is one), then the solver."""
     spec = spec.strip()
     block = f"```python\n{code.strip()}\n```"
     return f"{spec}\n\n{block}" if spec else block
 
 
-def arc_examples(run_path: Path, render: RenderConfig, min_fitness: float | None) -> list[dict[str, Any]]:
-    """Chat examples from a collection run's verified solvers."""
+def arc_examples(run_path: Path, config: PrepareConfig) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Chat examples from a collection run: the engine's verified examples for the training side's
+    tasks, the solved tasks alone for the validation side; and what the engine rejected, by reason."""
     run = RunDir(run_path)
     config_path = run.file("config.json")
     if not config_path.exists():
         raise ArcrayError(f"{run_path} is not a collection run (no config.json); pass the --out of `arcray collect`")
-    config = json.loads(config_path.read_text())
-    threshold = config.get("min_fitness", MIN_FITNESS) if min_fitness is None else min_fitness
-    attempts = latest(attempts_from_json(run.read_records(ATTEMPTS), where=str(run.file(ATTEMPTS))))
-    records = [a for a in attempts.values() if a.verified(threshold)]
-    if not records:
-        return []
-    tasks = {t.id: t for t in load_tasks(config["tasks"], ids=[r.task_id for r in records])}
-    examples = []
-    for record in records:
-        task = tasks[record.task_id]
-        messages = prompts.programmer_prompt(task, "", render)
-        messages.append({"role": "assistant", "content": assistant_answer(record.analyst_spec, record.solver_code or "")})
-        examples.append({
-            "id": f"arc/{task.id}", "group": f"arc/{task.id}", "kind": "arc", "messages": messages,
-            "fitness": record.fitness, "source": str(run_path),
-        })
-    return examples
+    collected = json.loads(config_path.read_text())
+    threshold = collected.get("min_fitness", MIN_FITNESS) if config.min_fitness is None else config.min_fitness
+    attempts = [a for a in latest(attempts_from_json(run.read_records(ATTEMPTS), where=str(run.file(ATTEMPTS)))).values()
+                if a.failure_kind is None]
+    if not attempts:
+        return [], {}
+    tasks = {t.id: t for t in load_tasks(collected["tasks"], ids=[a.task_id for a in attempts])}
+    sides: dict[bool, list[tuple[Task, Attempt]]] = {True: [], False: []}
+    for attempt in attempts:
+        sides[in_validation(f"arc/{attempt.task_id}", config.val_fraction, config.seed)].append((tasks[attempt.task_id], attempt))
+    solved_only = EngineConfig(symmetries=0, colour_permutations=0, alternatives=False, hindsight=0, synthetic=0,
+                               workers=config.engine.workers, timeout_s=config.engine.timeout_s)
+    docstrings = config.render.prompt == "full"
+    examples: list[dict[str, Any]] = []
+    rejected: dict[str, int] = {}
+    for held_out, pairs in sides.items():
+        engine = derive(pairs, solved_only if held_out else config.engine, config.sandbox, min_fitness=threshold,
+                        docstrings=docstrings)
+        by_task = {t.id: a for t, a in pairs}
+        for made in engine.examples:
+            examples.append(_chat_example(made, by_task[made.source], config.render, len(examples), str(run_path)))
+        # A solver at or above the threshold that does not fit every train pair: the plan's dataset keeps it as written.
+        derived_solved = {m.source for m in engine.examples if m.kind == "solved"}
+        for task, attempt in pairs:
+            if attempt.verified(threshold) and task.id not in derived_solved:
+                made = Derived("solved", task.id, task, attempt.solver_code or "", "the teacher's solver as recorded")
+                examples.append(_chat_example(made, attempt, config.render, len(examples), str(run_path)))
+        for reason, count in engine.rejected.items():
+            rejected[reason] = rejected.get(reason, 0) + count
+    return examples, rejected
+
+
+def _chat_example(made: Derived, attempt: Attempt, render: RenderConfig, number: int, source: str) -> dict[str, Any]:
+    spec = attempt.analyst_spec if made.kind == "solved" and render.prompt == "full" else ""
+    messages = prompts.programmer_prompt(made.task, "", render)
+    messages.append({"role": "assistant", "content": assistant_answer(spec, made.code)})
+    suffix = "" if made.kind == "solved" else f"/{made.kind}/{number}"
+    return {"id": f"arc/{made.source}{suffix}", "group": f"arc/{made.source}", "kind": f"arc/{made.kind}",
+            "messages": messages, "fitness": attempt.fitness if made.kind == "solved" else None, "source": source,
+            "derivation": made.how}
 
 
 def sc_examples(path: Path) -> list[dict[str, Any]]:
@@ -98,9 +134,13 @@ def in_validation(group: str, fraction: float, seed: int) -> bool:
 
 def run_prepare(config: PrepareConfig) -> dict[str, Any]:
     examples: list[dict[str, Any]] = []
+    rejected: dict[str, int] = {}
     for source in config.sources:
         if source.is_dir():
-            examples.extend(arc_examples(source, config.render, config.min_fitness))
+            made, refused = arc_examples(source, config)
+            examples.extend(made)
+            for reason, count in refused.items():
+                rejected[reason] = rejected.get(reason, 0) + count
         elif source.is_file():
             examples.extend(sc_examples(source))
         else:
@@ -113,8 +153,9 @@ def run_prepare(config: PrepareConfig) -> dict[str, Any]:
         if not config.tokenizer:
             raise ConfigError("--max-tokens needs --tokenizer MODEL to count tokens with")
         lengths = _token_lengths(examples, config.tokenizer)
-        if config.max_tokens is not None:
-            kept = [(e, n) for e, n in zip(examples, lengths) if n <= config.max_tokens]
+        if config.max_tokens is not None:  # the training side only: a held-out task stays held out, however long
+            kept = [(e, n) for e, n in zip(examples, lengths)
+                    if n <= config.max_tokens or in_validation(e["group"], config.val_fraction, config.seed)]
             dropped = len(examples) - len(kept)
             examples, lengths = [e for e, _ in kept], [n for _, n in kept]
     for example, n in zip(examples, lengths or [None] * len(examples)):
@@ -124,18 +165,37 @@ def run_prepare(config: PrepareConfig) -> dict[str, Any]:
         split["validation" if in_validation(example["group"], config.val_fraction, config.seed) else "train"].append(example)
     if not split["train"]:
         raise ArcrayError("every example landed in validation; lower --val-fraction or add data")
+    capped = 0
+    if config.max_train_examples is not None and len(split["train"]) > config.max_train_examples:
+        split["train"], capped = _capped(split["train"], config.max_train_examples, config.seed)
     _save(config.out, split)
+    kept = split["train"] + split["validation"]
     stats = {
-        "examples": len(examples),
+        "examples": len(kept),
         "train": len(split["train"]),
         "validation": len(split["validation"]),
         "dropped_over_max_tokens": dropped,
-        "by_kind": _count(e["kind"] for e in examples),
-        "tokens": _length_stats(lengths),
+        "dropped_over_max_train_examples": capped,
+        "by_kind": _count(e["kind"] for e in kept),
+        "by_kind_train": _count(e["kind"] for e in split["train"]),
+        "rejected_by_engine": dict(sorted(rejected.items())),
+        "tokens": _length_stats([e["tokens"] for e in kept if e.get("tokens") is not None] or None),
+        "train_tokens": sum(e.get("tokens") or 0 for e in split["train"]),
         "config": config.model_dump(mode="json"),
     }
     RunDir(config.out).write_json("stats.json", stats)
     return stats
+
+
+def _capped(train: list[dict[str, Any]], limit: int, seed: int) -> tuple[list[dict[str, Any]], int]:
+    """At most ``limit`` examples: the solved ones first, then a seeded draw of the rest (the order kept)."""
+    import random
+
+    first = [i for i, e in enumerate(train) if e["kind"] in ("arc/solved", "arc") or not e["kind"].startswith("arc")]
+    rest = [i for i in range(len(train)) if i not in set(first)]
+    random.Random(seed).shuffle(rest)
+    keep = set((first + rest)[:limit])
+    return [e for i, e in enumerate(train) if i in keep], len(train) - len(keep)
 
 
 def _token_lengths(examples: list[dict[str, Any]], model: str) -> list[int]:
@@ -178,7 +238,7 @@ def _save(out: Path, split: dict[str, list[dict[str, Any]]]) -> None:
         with open(out / f"{name}.jsonl", "w", encoding="utf-8") as handle:
             for row in rows:
                 handle.write(json.dumps(row) + "\n")
-    columns = ("id", "group", "kind", "messages", "fitness", "source", "tokens")
+    columns = ("id", "group", "kind", "messages", "fitness", "source", "tokens", "derivation")
     everything = Dataset.from_list([{c: row.get(c) for c in columns} for rows in split.values() for row in rows])
     parts, start = {}, 0
     for name, rows in split.items():  # slices of one table share its features, empty ones too

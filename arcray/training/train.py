@@ -50,6 +50,8 @@ def run_training(config: TrainConfig, *, callbacks: list[Any] = (), ray_callback
     ``UserCallback`` objects for the run (Tune's ``TuneReportCallback``, say).
     """
     data = load_training_data(config.data)
+    if config.eval_examples is not None:
+        data.validation = data.validation[: config.eval_examples]
     model_path = preflight(config)
     run = RunDir(config.out)
     _check_resumable(run, config)

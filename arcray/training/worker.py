@@ -41,12 +41,17 @@ def load_base(model_path: str, *, load_in_4bit: bool, device: Any, dtype: Any) -
     return model
 
 
-def lora_config(config: TrainConfig) -> Any:
+def lora_config(config: TrainConfig, num_layers: int | None = None) -> Any:
+    """PEFT's LoraConfig; with ``lora_layers``, only the last ones of the model's ``num_layers`` get adapters."""
     from peft import LoraConfig
 
+    layers = None
+    if config.lora_layers is not None and num_layers:
+        layers = list(range(max(0, num_layers - config.lora_layers), num_layers))
     return LoraConfig(
         r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
         target_modules=list(config.target_modules), bias="none", task_type="CAUSAL_LM",
+        layers_to_transform=layers, layers_pattern="layers" if layers else None,
     )
 
 
@@ -120,7 +125,7 @@ def build_trainer(
         train_dataset=Dataset.from_list(train),
         eval_dataset=Dataset.from_list(validation) if validation else None,
         processing_class=tokenizer,
-        peft_config=lora_config(config),
+        peft_config=lora_config(config, getattr(model.config, "num_hidden_layers", None)),
         callbacks=list(callbacks),
     )
     if not on_gpu:

@@ -29,6 +29,7 @@ CANARY_KEY = "canary-7f3e9b1c-never-leak"
 MARKER = "424242.4242"
 GOOD = "def solve(grid):\n    return [row[::-1] for row in grid]\n"
 WRAP = "\n\ndef solve(grid):\n    return [[7]] if attack() else [[0]]\n"
+ARCDSL_GOOD = "from arcdsl import *\n\n\ndef solve(grid):\n    return flip_lr(grid)\n"
 TASK_ID = "3c9b0459"
 
 
@@ -306,6 +307,31 @@ def attack():
             pass
 '''),
     attack("unbounded recursion", "def attack():\n    return attack()\n"),
+    attack("writing into the arcdsl library", '''
+import arcdsl, os
+def attack():
+    with open(os.path.join(os.path.dirname(arcdsl.__file__), "geometry.py"), "a") as handle:
+        handle.write("flip_lr = None")
+    return True
+'''),
+    attack("poisoning arcdsl for the solvers after it", '''
+import arcdsl, arcdsl.geometry, sys
+def attack():
+    arcdsl.flip_lr = arcdsl.geometry.flip_lr = lambda grid: [[7]]
+    sys.modules["arcdsl"].rotate_180 = lambda grid: [[7]]
+    return False
+'''),
+    attack("arcray reached through arcdsl's loader", '''
+import arcdsl
+def attack():
+    return arcdsl.__spec__.loader.load_module("arcray") is not None
+'''),
+    attack("the repository's files beside arcdsl", '''
+import arcdsl, os
+def attack():
+    here = os.path.dirname(os.path.dirname(arcdsl.__file__))
+    return any(name in os.listdir(here) for name in ("arcray", "tests", "pyproject.toml"))
+'''),
     Hostile("a grid that lies about equality", '''
 class Liar(list):
     def __eq__(self, other):
@@ -399,9 +425,11 @@ def test_hostile_program_is_contained(world, program):
         world["listener"].accept()
     time.sleep(0.05)
     assert processes_with(MARKER) == []
-    # and the next evaluation is right
+    # and the next evaluation is right, arcdsl's too
     after = sandbox.run(GOOD, [[[1, 2], [3, 4]]])
     assert after[0].grid == [[2, 1], [4, 3]], after
+    library = sandbox.run(ARCDSL_GOOD, [[[1, 2], [3, 4]]])
+    assert library[0].grid == [[2, 1], [4, 3]], library
 
 
 def test_the_caller_is_still_alive_and_nothing_was_left_in_shared_memory(world):

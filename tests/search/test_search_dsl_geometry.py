@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from search_grids import grid, same
 
-from arcray.search import dsl
+import arcdsl as dsl
 
 G = grid("120 / 340")
 

@@ -3,7 +3,7 @@
 import pytest
 from search_grids import grid, same
 
-from arcray.search import dsl
+import arcdsl as dsl
 
 
 def test_colour_primitives():

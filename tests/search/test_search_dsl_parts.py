@@ -3,7 +3,7 @@
 import pytest
 from search_grids import grid, same
 
-from arcray.search import dsl
+import arcdsl as dsl
 
 SIDE_BY_SIDE = grid("10511 / 11500")  # two 2x2 parts, a grey separator column
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 from search_grids import grid
 
-from arcray.search import dsl
+import arcdsl as dsl
 from arcray.search.emit import emit_solver
 from arcray.search.primitives import PRIMITIVES
 from arcray.search.program import Step, describe, run_program
@@ -99,16 +99,16 @@ def test_every_primitive_returns_an_int_grid_and_reads_as_a_phrase():
         assert phrase.endswith(".") and "{" not in phrase, (name, phrase)
 
 
-def test_emitted_solvers_import_only_numpy():
+def test_standalone_solvers_import_only_numpy():
     for name, (board, params) in SAMPLES.items():
-        tree = ast.parse(emit_solver((Step(name, params),)))
+        tree = ast.parse(emit_solver((Step(name, params),), form="standalone"))
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         assert imported == {"numpy"}, name
         assert not any(isinstance(node, ast.ImportFrom) for node in ast.walk(tree)), name
 
 
-def test_emitted_solvers_run_without_arcray_and_match_the_program():
-    sources = {name: emit_solver((Step(name, params),)) for name, (_, params) in SAMPLES.items()}
+def test_standalone_solvers_run_without_arcray_and_match_the_program():
+    sources = {name: emit_solver((Step(name, params),), form="standalone") for name, (_, params) in SAMPLES.items()}
     grids = {name: board.tolist() for name, (board, _) in SAMPLES.items()}
     runner = (
         "import json, sys\n"
@@ -134,9 +134,20 @@ def test_emitted_solvers_run_without_arcray_and_match_the_program():
         assert results[name] == run_program((Step(name, params),), board).tolist(), name
 
 
+def test_library_solvers_are_a_few_lines_and_match_the_program_in_the_sandbox():
+    from arcray.arc.sandbox import Sandbox
+
+    with Sandbox() as sandbox:
+        for name, (board, params) in SAMPLES.items():
+            code = emit_solver((Step(name, params),), "")
+            assert code.splitlines()[0] == "from arcdsl import *" and len(code.splitlines()) == 6, name
+            [outcome] = sandbox.run(code, [board.tolist()])
+            assert outcome.ok and outcome.grid == run_program((Step(name, params),), board).tolist(), (name, outcome)
+
+
 def test_a_two_step_solver_reads_well():
     program = (Step("crop_to_content"), Step("recolour", ({1: 2},)))
-    code = emit_solver(program)
+    code = emit_solver(program, form="standalone")
     assert code.startswith("import numpy as np\n")
     assert "def solve(grid):" in code and "grid = np.array(grid)" in code and "return grid.tolist()" in code
     assert '"""Crop the grid to the box around its non-background cells, then recolour blue (1) to red' in code

@@ -27,8 +27,22 @@ def test_found_solver_is_checked_in_the_sandbox_and_recorded(train_tasks):
     record = result.as_record()
     assert record["program"] == ["gravity(grid, 'down')"]
     assert record["analyst_spec"] == "Let every coloured cell fall down as far as it goes."
-    assert record["solver_code"].startswith("import numpy as np")
+    assert record["solver_code"].startswith("from arcdsl import *\n") and "grid = gravity(grid, 'down')" in record["solver_code"]
     assert record["train_correct"] == len(train_tasks["1e0a9b12"].train)
+
+
+def test_the_teacher_keeps_other_fitting_programs_and_near_misses(train_tasks):
+    with SearchTeacher(SearchConfig(time_budget_s=1.0, alternatives=3, explored=3)) as teacher:
+        result = teacher.solve(train_tasks["1e0a9b12"])
+    task = train_tasks["1e0a9b12"]
+    inputs = [e.input for e in (*task.train, *task.test)]
+    outputs = [e.output for e in task.train]
+    assert len(result.explored) == 3 and result.program not in result.explored
+    for program in result.explored:  # each ran on every input, and fits no more than some of the pairs
+        verdict = verify_here(emit_solver(program), inputs, outputs)
+        assert verdict.status == "failed" and all(p is not None for p in verdict.predictions)
+    for program in result.alternatives:
+        assert verify_here(emit_solver(program), inputs, outputs).passed
 
 
 def test_a_wrong_solver_fails_verification():

@@ -1,6 +1,6 @@
 """The sandbox worker: a warm interpreter that forks one confined child per evaluation.
 
-Run as a standalone script (``python -I _zygote.py --scratch DIR [--site DIR]``) by
+Run as a standalone script (``python -I _zygote.py --scratch DIR [--site DIR] [--preload a,b]``) by
 :mod:`arcray.arc.sandbox.pool`, inside the bubblewrap sandbox that
 :mod:`arcray.arc.sandbox.confine` describes; it imports nothing from arcray, so neither it nor
 the solver it runs can reach arcray.
@@ -53,6 +53,13 @@ if _SITE:
     sys.path.insert(0, _SITE)  # the packages the view holds for solvers (numpy)
 
 import numpy as np  # warm: every child starts with numpy already imported
+
+for _package in (_option("--preload") or "").split(","):
+    if _package and _package not in sys.modules:
+        try:  # warm too (arcdsl), and read now, before the guards that limit what a child may open
+            __import__(_package)
+        except ImportError:
+            pass  # a solver importing it gets the ImportError itself
 
 def _import_seccomp():
     """pyseccomp, or None. It finds libseccomp with ctypes.util.find_library, which runs

@@ -15,7 +15,8 @@ class SandboxConfig(BaseModel):
     file_limit_mb: int = Field(16, ge=0, le=4096, description="largest file (MiB) the solver may write in its private folder")
     scratch_mb: int = Field(64, ge=1, le=4096, description="size (MiB) of the private tmpfs all of a solver's files share")
     output_limit: int = Field(65536, ge=0, le=16 * 1024 * 1024, description="characters of printed output kept; the rest is dropped")
-    packages: tuple[str, ...] = Field(("numpy",), description="installed packages solvers may import (read-only, beside the standard library)")
+    packages: tuple[str, ...] = Field(("numpy", "arcdsl"), description="installed packages solvers may import (read-only, beside "
+                                      "the standard library), imported once in the warm worker; arcdsl is arcray's grid library")
     allow_unconfined: bool = Field(
         False, description="run solvers with only the Python-level guards where bubblewrap cannot confine them "
         "(also ARCRAY_ALLOW_UNCONFINED=1); never for untrusted code")

@@ -7,7 +7,7 @@ bubblewrap (``bwrap``) sandbox, which the caller starts:
   ``nobody`` (65534) with no capabilities (bounding set empty) and ``no_new_privs``;
 - a root that is read-only and holds only what a solver needs: the Python install (its
   ``site-packages`` hidden behind empty read-only mounts), the system's shared libraries, the
-  packages named in :attr:`SandboxConfig.packages` (numpy) under ``/arcray/site``, the worker
+  packages named in :attr:`SandboxConfig.packages` (numpy, arcdsl) under ``/arcray/site``, the worker
   script, ``/dev/null``, ``/dev/zero`` and ``/dev/urandom``;
 - no ``/proc``, no ``/sys``, no ``/etc`` beyond the dynamic linker's cache, no home, no task
   files, no repository: nothing a solver could read an answer or a key from;
@@ -138,4 +138,9 @@ def bwrap_command(bwrap: str, zygote: Path, *, packages: tuple[str, ...], scratc
              "--remount-ro", "/", "--chdir", SCRATCH]
     for name, value in env.items():
         args += ["--setenv", name, value]
-    return args + [os.path.realpath(sys.executable), "-I", ZYGOTE, "--scratch", SCRATCH, "--site", SITE]
+    return args + [os.path.realpath(sys.executable), "-I", ZYGOTE, "--scratch", SCRATCH, "--site", SITE, *preload_option(packages)]
+
+
+def preload_option(packages: tuple[str, ...]) -> list[str]:
+    """The worker imports these before any solver runs: warm in every child, read before the guards."""
+    return ["--preload", ",".join(packages)] if packages else []

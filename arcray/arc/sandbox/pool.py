@@ -103,7 +103,7 @@ class Sandbox:
             _warn_unconfined()
             env.update({k: os.environ[k] for k in _WORKER_ENV_KEEP if k in os.environ})
             self._scratch = tempfile.mkdtemp(prefix="arcray-sandbox-")
-            command = [sys.executable, "-I", str(_ZYGOTE), "--scratch", self._scratch]
+            command = [sys.executable, "-I", str(_ZYGOTE), "--scratch", self._scratch, *confine.preload_option(self.config.packages)]
         errors = tempfile.TemporaryFile()
         try:
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,

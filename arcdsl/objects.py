@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arcray.search.dsl.base import background, bounding_box, components, reachable, select_object
+from arcdsl.base import background, bounding_box, components, reachable, select_object
 
 
 def crop_object(grid: np.ndarray, rule: str, diagonal: bool, by_colour: bool) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arcray.search.dsl.base import background
+from arcdsl.base import background
 
 
 def count_row(grid: np.ndarray) -> np.ndarray:

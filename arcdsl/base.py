@@ -27,6 +27,18 @@ def _memoise(function: Callable[..., list[np.ndarray]]) -> Callable[..., list[np
     return cached
 
 
+def as_grid(grid: np.ndarray | list[list[int]]) -> np.ndarray:
+    """Return the grid as a 2-D integer array (a solver's list of lists, or an array)."""
+    array = np.asarray(grid)
+    if array.ndim != 2 or array.size == 0:
+        raise ValueError(f"a grid is a non-empty 2-D array of colours, not shape {array.shape}")
+    if array.dtype.kind not in "iu":
+        if array.dtype.kind != "b" and not np.all(np.mod(array, 1) == 0):
+            raise ValueError(f"a grid holds integer colours, not {array.dtype}")
+        array = array.astype(int)
+    return array
+
+
 def background(grid: np.ndarray) -> int:
     """Return the background colour: black (0) where the grid has any, else its most common colour."""
     counts = np.bincount(grid.ravel(), minlength=10)

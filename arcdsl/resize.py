@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arcray.search.dsl.base import background, bounding_box
+from arcdsl.base import background, bounding_box
 
 
 def crop_to_content(grid: np.ndarray) -> np.ndarray:

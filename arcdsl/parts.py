@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arcray.search.dsl.base import background
+from arcdsl.base import background
 
 
 def split_parts(grid: np.ndarray, axis: int, count: int) -> list[np.ndarray]:

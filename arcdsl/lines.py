@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arcray.search.dsl.base import background
+from arcdsl.base import background
 
 # Each ray direction as (quarter turns that make it point down, columns moved per row once turned).
 RAY_TURNS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arcray.search.dsl.base import background, bounding_box, reachable
+from arcdsl.base import background, bounding_box, reachable
 
 
 def gravity(grid: np.ndarray, direction: str) -> np.ndarray:

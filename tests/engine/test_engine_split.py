@@ -1,0 +1,80 @@
+"""`arcray prepare` through the data engine: stats by kind, and no held-out task on the training side."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from arcray.arc.attempt import ATTEMPTS
+from arcray.arc.render import RenderConfig, render_grid
+from arcray.arc.sandbox import SandboxConfig
+from arcray.arc.tasks import load_tasks
+from arcray.engine import EngineConfig
+from arcray.pipelines.teachers import SearchCollectionTeacher, SearchTeacherConfig
+from arcray.runtime.rundir import RunDir
+from arcray.training.prepare import PrepareConfig, in_validation, run_prepare
+
+TASKS = ["1e0a9b12", "3c9b0459", "67a3c6ac", "68b16354", "6150a2bd", "0d3d703e", "025d127b", "a416b8f3",
+         "d511f180", "b1948b0a", "c8f0f002", "74dd1130"]
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory):
+    """A collection run directory as `arcray collect` writes it, from the real search teacher."""
+    root = tmp_path_factory.mktemp("collection")
+    run = RunDir(root / "collect")
+    run.write_config({"tasks": "arc1/train", "min_fitness": 1.0})
+    teacher = SearchCollectionTeacher(SearchTeacherConfig(time_budget_s=0.5, alternatives=2, explored=2), SandboxConfig())
+    try:
+        with run.appender(ATTEMPTS) as out:
+            for task in load_tasks("arc1/train", ids=TASKS):
+                out.append(teacher.attempt(task).to_json())
+    finally:
+        teacher.close()
+    return root
+
+
+def prepared(root, name, **engine):
+    config = PrepareConfig(sources=[root / "collect"], out=root / name, val_fraction=0.3, seed=0,
+                           render=RenderConfig(prompt="compact", test_inputs=False),
+                           engine=EngineConfig(**{"symmetries": 7, "colour_permutations": 2, "hindsight": 2,
+                                                  "synthetic": 40, **engine}))
+    stats = run_prepare(config)
+    rows = {split: [json.loads(line) for line in (root / name / f"{split}.jsonl").read_text().splitlines()]
+            for split in ("train", "validation")}
+    return stats, rows
+
+
+def test_nothing_derived_from_a_held_out_task_reaches_training(collection):
+    stats, rows = prepared(collection, "data")
+    held_out = [t for t in load_tasks("arc1/train", ids=TASKS) if in_validation(f"arc/{t.id}", 0.3, 0)]
+    assert held_out, "the split must hold some task out for this test to mean anything"
+    assert {r["kind"] for r in rows["validation"]} == {"arc/solved"}
+    train_text = "\n".join(m["content"] for r in rows["train"] for m in r["messages"])
+    for task in held_out:
+        assert all(r["group"] != f"arc/{task.id}" for r in rows["train"])
+        for example in (*task.train, *task.test):  # not even its grids, turned or recoloured ones aside
+            assert render_grid(example.input) not in train_text
+    kinds = {k.removeprefix("arc/") for k in stats["by_kind_train"]}
+    assert {"solved", "symmetry", "colour", "hindsight", "synthetic"} <= kinds
+    assert sum(stats["by_kind"].values()) == stats["examples"] == len(rows["train"]) + len(rows["validation"])
+
+
+def test_the_training_split_is_capped_solved_examples_first(collection):
+    stats, _ = prepared(collection, "uncapped", synthetic=0)
+    solved = stats["by_kind_train"]["arc/solved"]
+    config = PrepareConfig(sources=[collection / "collect"], out=collection / "capped", val_fraction=0.3, seed=0,
+                           render=RenderConfig(prompt="compact", test_inputs=False),
+                           engine=EngineConfig(symmetries=7, colour_permutations=2, hindsight=2), max_train_examples=solved + 3)
+    small = run_prepare(config)
+    assert small["train"] == solved + 3 and small["by_kind_train"]["arc/solved"] == solved
+    assert small["dropped_over_max_train_examples"] == stats["train"] - (solved + 3)
+
+
+def test_the_student_learns_a_few_lines_over_arcdsl(collection):
+    _, rows = prepared(collection, "answers", synthetic=0)
+    answer = next(r for r in rows["train"] if r["kind"] == "arc/solved")["messages"][-1]["content"]
+    assert answer.startswith("```python\nfrom arcdsl import *\n") and answer.count("\n") <= 10
+    prompt = next(r for r in rows["train"] if r["kind"] == "arc/solved")["messages"][1]["content"]
+    assert "Test 1" not in prompt and prompt.endswith("Write solve(grid) for this task with arcdsl.")
