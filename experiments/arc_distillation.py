@@ -34,7 +34,7 @@ from arcray.validation import build_config
 SMOKE = {
     "collect": {"limit": 24},
     "train": {"epochs": 1, "max_length": 1024, "load_in_4bit": False, "merge": False},
-    "evaluate": {"held_out": 2, "max_generations": 1, "population": 1, "max_new_tokens": 256},
+    "evaluate": {"held_out": 2, "limit": 2, "max_generations": 1, "population": 2, "max_new_tokens": 128},
 }
 KEYS = ("out", "teacher", "gemini_teacher", "search_teacher", "collect", "prepare", "train", "evaluate")
 
@@ -52,11 +52,12 @@ class StudentEvaluation(EvolutionConfig):
                                  "generate calls are merged into batched engine calls")
     student: dict[str, Any] = Field({}, description="fields added to both students' backend config, e.g. {dtype: bfloat16}")
     num_cpus_per_actor: float | None = Field(None, gt=0, description="CPUs of the one student replica (None: all of "
-                                             "this machine's, so that its engine uses every core)")
+                                             "this machine's, so that its engine uses every core; 1 with a GPU)")
+    num_gpus_per_actor: float = Field(0.0, ge=0, description="GPUs of the student replica (GPU clusters)")
 
     def evolution(self) -> EvolutionConfig:
         return EvolutionConfig(**self.model_dump(exclude={"held_out", "tasks_per_actor", "student", "num_cpus_per_actor",
-                                                          "tasks", "max_cells", "limit"}))
+                                                          "tasks", "max_cells", "limit", "num_gpus_per_actor"}))
 
 
 def choose_teacher(config: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +169,9 @@ def evaluate(plan: ArcDistillation, trained: dict[str, Any]) -> dict[str, dict[s
         print(f"[4/4] evaluate the {name} student on {count} held-out tasks", flush=True)
         results[name] = run_evaluate(EvaluateConfig.build(student=student, **where, evolution=section.evolution(),
                                                           render=plan.prepare.render, tasks_per_actor=section.tasks_per_actor,
-                                                          num_cpus_per_actor=section.num_cpus_per_actor or float(os.cpu_count() or 1),
+                                                          num_cpus_per_actor=section.num_cpus_per_actor
+                                                          or (1.0 if section.num_gpus_per_actor else float(os.cpu_count() or 1)),
+                                                          num_gpus_per_actor=section.num_gpus_per_actor,
                                                           out=str(plan.out / f"eval-{name}")))
     return results
 

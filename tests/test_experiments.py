@@ -17,6 +17,7 @@ import self_consistency  # noqa: E402
 
 
 @pytest.mark.parametrize("module,name", [(arc_distillation, "arc_distillation.yaml"), (arc_distillation, "main_arc.yaml"),
+                                         (arc_distillation, "arc_distillation_cpu.yaml"),
                                          (self_consistency, "self_consistency.yaml"), (self_consistency, "main_sc.yaml"),
                                          (self_consistency, "self_consistency_cpu.yaml")])
 def test_shipped_configs_load_with_and_without_smoke(module, name):
@@ -93,4 +94,5 @@ def test_the_resolved_experiment_config_is_written_first_with_the_teacher_auto_c
     assert "no task source" in capsys.readouterr().err
     resolved = json.loads((out / "experiment_config.json").read_text())
     assert resolved["collect"]["teacher"]["backend"] == "search" and resolved["train"]["lora_r"] == 16
-    assert resolved["evaluate"]["held_out"] == 3 and resolved["evaluate"]["select_by"] == "train"
+    assert resolved["evaluate"]["held_out"] == 0 and resolved["evaluate"]["select_by"] == "train"
+    assert resolved["evaluate"]["population"] == 3 and resolved["prepare"]["render"]["prompt"] == "compact"

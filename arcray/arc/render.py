@@ -29,7 +29,8 @@ class RenderConfig(BaseModel):
     prompt: Literal["full", "compact"] = Field(
         "full", description="full: the teacher's instructions (numpy, the standard library); compact: a two-line "
         "instruction to write solve(grid) with arcdsl, for a small student's token budget")
-    library: bool = Field(False, description="the full prompt also lists arcdsl, one line per function (for a teacher such as Gemini)")
+    library: bool = Field(False, description="also list arcdsl: in the full prompt one line per function with its "
+                          "docstring (a teacher such as Gemini); in the compact one each primitive's name(parameters)")
 
 
 DEFAULT_RENDER = RenderConfig()

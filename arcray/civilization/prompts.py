@@ -20,8 +20,25 @@ def template(name: str) -> Template:
 
 
 def _chat(user: str, render: RenderConfig | None = None) -> list[Message]:
-    system = "system_compact" if render is not None and render.prompt == "compact" else "system"
-    return [{"role": "system", "content": template(system).template.strip()}, {"role": "user", "content": user}]
+    compact = render is not None and render.prompt == "compact"
+    system = template("system_compact" if compact else "system").template.strip()
+    if compact and render.library:
+        system += "\nFunctions: " + _menu()
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+@lru_cache(maxsize=None)
+def _menu() -> str:
+    """The search's primitives as ``name(grid, parameters)``: the compact prompt's library, in one line."""
+    import inspect
+
+    from arcray.search.primitives import PRIMITIVES
+
+    calls = []
+    for name, primitive in sorted(PRIMITIVES.items()):
+        parameters = list(inspect.signature(inspect.unwrap(primitive.function)).parameters)
+        calls.append(f"{name}({', '.join(parameters)})")
+    return "; ".join(calls)
 
 
 @lru_cache(maxsize=None)

@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     engine.add_argument("--hindsight", type=int, metavar="N", help=with_default("relabelled unfit programs per task", EngineConfig, "hindsight"))
     engine.add_argument("--synthetic", type=int, metavar="N", help=with_default("synthetic tasks", EngineConfig, "synthetic"))
     engine.add_argument("--no-engine", action="store_true", help="the teachers' solved tasks only, nothing derived")
-    engine.add_argument("--max-train-examples", type=int, metavar="N", help="keep at most N training examples (solved first)")
+    engine.add_argument("--max-train-examples", type=int, metavar="N", help="keep at most N training examples (up to half solved, the rest derived)")
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 

@@ -49,8 +49,8 @@ class PrepareConfig(BaseModel):
     render: RenderConfig = Field(RenderConfig(), description="the student's prompt: evaluation must render tasks the same way")
     engine: EngineConfig = Field(EngineConfig(), description="examples derived from the training side's ARC tasks")
     sandbox: SandboxConfig = Field(SandboxConfig(), description="where derived solvers are verified")
-    max_train_examples: int | None = Field(None, ge=1, description="keep at most this many training examples (solved "
-                                           "ones first, then a random draw of the derived): a CPU's training budget")
+    max_train_examples: int | None = Field(None, ge=1, description="keep at most this many training examples (up to "
+                                           "half solved ones, the rest a seeded draw of the derived): a CPU's training budget")
 
 
 def assistant_answer(spec: str, code: str) -> str:
@@ -188,13 +188,19 @@ def run_prepare(config: PrepareConfig) -> dict[str, Any]:
 
 
 def _capped(train: list[dict[str, Any]], limit: int, seed: int) -> tuple[list[dict[str, Any]], int]:
-    """At most ``limit`` examples: the solved ones first, then a seeded draw of the rest (the order kept)."""
+    """At most ``limit`` examples, the order kept: solved ones (and non-ARC ones) for up to half of it,
+    the rest a seeded draw of the derived; either side's unused share goes to the other."""
     import random
 
+    rng = random.Random(seed)
     first = [i for i, e in enumerate(train) if e["kind"] in ("arc/solved", "arc") or not e["kind"].startswith("arc")]
-    rest = [i for i in range(len(train)) if i not in set(first)]
-    random.Random(seed).shuffle(rest)
-    keep = set((first + rest)[:limit])
+    chosen = set(first)
+    rest = [i for i in range(len(train)) if i not in chosen]
+    rng.shuffle(first)
+    rng.shuffle(rest)
+    take_first = max(limit // 2, limit - len(rest))
+    keep = set(first[:take_first])
+    keep |= set(rest[: limit - len(keep)])
     return [e for i, e in enumerate(train) if i in keep], len(train) - len(keep)
 
 

@@ -33,3 +33,18 @@ def test_plain_code_with_prose_around_it():
     code = extract_code(text)
     assert code.startswith("import numpy as np") and "This transposes" not in code
     assert extract_code("def solve(g):\n    return g\n") == "def solve(g):\n    return g\n"
+
+
+def test_the_compact_student_prompt_and_the_library_for_a_teacher():
+    from arcray.arc.render import RenderConfig
+    from arcray.arc.tasks import load_tasks
+    from arcray.civilization import prompts
+
+    task = load_tasks("arc1/train", ids=["1e0a9b12"])[0]
+    compact = RenderConfig(prompt="compact", test_inputs=False, max_train_pairs=2)
+    system, user = prompts.programmer_prompt(task, "", compact)
+    assert "arcdsl" in system["content"] and user["content"].endswith("Write solve(grid) for this task with arcdsl.")
+    assert "Example 2" in user["content"] and "Example 3" not in user["content"] and "Test 1" not in user["content"]
+    full = prompts.programmer_prompt(task, "", RenderConfig(library=True))[1]["content"]
+    assert "from arcdsl import *" in full and "gravity(grid: grid, direction: str) -> grid" in full and "Test 1" in full
+    assert "arcdsl" not in prompts.programmer_prompt(task, "", RenderConfig())[1]["content"]

@@ -78,3 +78,12 @@ def test_invalid_json_is_one_line(tmp_path):
 
 def test_bundled_registry_names():
     assert {"arc1/train", "arc1/eval", "arc2025/train", "arc2025/eval", "arc2/train", "arc2/eval"} <= set(BUNDLED)
+
+
+def test_tasks_are_picked_by_the_cells_their_prompt_shows():
+    small = load_tasks("arc1/eval", max_cells=800)
+    assert 100 <= len(small) < 400 and all(t.prompt_cells <= 800 for t in small)
+    task = small[0]
+    grids = [g for e in task.train for g in (e.input, e.output)] + [e.input for e in task.test]
+    assert task.prompt_cells == sum(len(g) * len(g[0]) for g in grids)
+    assert load_tasks("arc1/eval", max_cells=800, limit=5) == small[:5]  # size first, then the limit

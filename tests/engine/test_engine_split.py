@@ -61,15 +61,16 @@ def test_nothing_derived_from_a_held_out_task_reaches_training(collection):
     assert sum(stats["by_kind"].values()) == stats["examples"] == len(rows["train"]) + len(rows["validation"])
 
 
-def test_the_training_split_is_capped_solved_examples_first(collection):
+def test_the_training_split_is_capped_half_solved_half_derived(collection):
     stats, _ = prepared(collection, "uncapped", synthetic=0)
     solved = stats["by_kind_train"]["arc/solved"]
+    assert solved >= 4 and stats["train"] - solved >= 4
     config = PrepareConfig(sources=[collection / "collect"], out=collection / "capped", val_fraction=0.3, seed=0,
                            render=RenderConfig(prompt="compact", test_inputs=False),
-                           engine=EngineConfig(symmetries=7, colour_permutations=2, hindsight=2), max_train_examples=solved + 3)
+                           engine=EngineConfig(symmetries=7, colour_permutations=2, hindsight=2), max_train_examples=8)
     small = run_prepare(config)
-    assert small["train"] == solved + 3 and small["by_kind_train"]["arc/solved"] == solved
-    assert small["dropped_over_max_train_examples"] == stats["train"] - (solved + 3)
+    assert small["train"] == 8 and small["by_kind_train"]["arc/solved"] == 4
+    assert small["dropped_over_max_train_examples"] == stats["train"] - 8
 
 
 def test_the_student_learns_a_few_lines_over_arcdsl(collection):
@@ -78,3 +79,21 @@ def test_the_student_learns_a_few_lines_over_arcdsl(collection):
     assert answer.startswith("```python\nfrom arcdsl import *\n") and answer.count("\n") <= 10
     prompt = next(r for r in rows["train"] if r["kind"] == "arc/solved")["messages"][1]["content"]
     assert "Test 1" not in prompt and prompt.endswith("Write solve(grid) for this task with arcdsl.")
+
+
+def test_the_exported_dataset_carries_standalone_numpy_solvers(collection):
+    from arcray.arc.attempt import attempts_from_json
+    from arcray.arc.sandbox import Sandbox
+    from arcray.pipelines.collect import exported
+
+    run = RunDir(collection / "collect")
+    solved = [a for a in attempts_from_json(run.read_records(ATTEMPTS)) if a.solved][:3]
+    assert solved
+    tasks = {t.id: t for t in load_tasks("arc1/train", ids=[a.task_id for a in solved])}
+    with Sandbox() as sandbox:
+        for attempt in solved:
+            row = exported(attempt)
+            assert row["solver_code"].startswith("import numpy as np") and "arcdsl" not in row["solver_code"]
+            task = tasks[attempt.task_id]
+            outcomes = sandbox.run(row["solver_code"], [e.input for e in task.test])
+            assert [o.grid for o in outcomes] == [e.output for e in task.test]

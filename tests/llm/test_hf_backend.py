@@ -102,3 +102,16 @@ def test_model_names_are_checked(tmp_path):
         get_backend("hf", model=str(tmp_path))
     with pytest.raises(ConfigError, match="adapter_config.json"):
         get_backend("hf", model=str(tmp_path), adapter=tmp_path)
+
+
+def test_the_in_place_cache_samples_what_the_concatenating_one_does(tiny_backend, monkeypatch):
+    import arcray.llm.hf as hf
+
+    params = SamplingParams(n=4, temperature=0.9, max_new_tokens=12, seed=7, ignore_eos=True)
+    in_place = texts(tiny_backend.generate(PROMPTS, params))
+    monkeypatch.setattr(hf, "_grow_in_place", lambda cache, room: None)  # transformers' own DynamicCache throughout
+    assert texts(tiny_backend.generate(PROMPTS, params)) == in_place
+    longer = params.model_copy(update={"max_new_tokens": 20})
+    concatenated = texts(tiny_backend.generate(PROMPTS, longer))
+    monkeypatch.undo()
+    assert texts(tiny_backend.generate(PROMPTS, longer)) == concatenated
