@@ -180,6 +180,17 @@ def run_arc_programs(args) -> dict:
             "ratio": round(arms["in-place"]["tokens_per_s"] / arms["concatenated"]["tokens_per_s"], 2)}
 
 
+def print_arms(report: dict, as_json: bool, labels: dict[str, str], footer: str) -> None:
+    """Two arms side by side and their ratio (or the report as one JSON object)."""
+    if as_json:
+        print(json.dumps(report))
+        return
+    for name, label in labels.items():
+        arm = report[name]
+        print(f"{label}: {arm['tokens_per_s']:>6} new tokens/s ({arm['new_tokens']} tokens, {arm['seconds']} s)")
+    print(f"ratio {report['ratio']:.2f}x {footer}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m")
@@ -212,23 +223,13 @@ def main() -> None:
         if (args.n, args.max_new_tokens) == (10, 32):
             args.n, args.max_new_tokens = 8, 96
         report = run_arc_programs(args)
-        if args.json:
-            print(json.dumps(report))
-            return
-        for name in ("concatenated", "in-place"):
-            arm = report[name]
-            print(f"{name:<12}: {arm['tokens_per_s']:>6} new tokens/s ({arm['new_tokens']} tokens, {arm['seconds']} s)")
-        print(f"ratio {report['ratio']:.2f}x on {report['prompts']} compact ARC prompts x n={report['n']}, {report['max_new_tokens']} new tokens")
+        print_arms(report, args.json, {name: f"{name:<12}" for name in ("concatenated", "in-place")},
+                   f"on {report['prompts']} compact ARC prompts x n={report['n']}, {report['max_new_tokens']} new tokens")
         return
     if args.sc_generation:
         report = run_sc_generation(args)
-        if args.json:
-            print(json.dumps(report))
-            return
-        for name in ("before", "after"):
-            arm = report[name]
-            print(f"{name:<6} calls of {arm['calls_of']:>2}: {arm['tokens_per_s']:>6} new tokens/s ({arm['new_tokens']} tokens, {arm['seconds']} s)")
-        print(f"ratio {report['ratio']:.2f}x on {report['prompts']} prompts, greedy, up to {report['max_new_tokens']} new tokens")
+        print_arms(report, args.json, {name: f"{name:<6} calls of {report[name]['calls_of']:>2}" for name in ("before", "after")},
+                   f"on {report['prompts']} prompts, greedy, up to {report['max_new_tokens']} new tokens")
         return
 
     import torch
