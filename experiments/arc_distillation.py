@@ -33,6 +33,7 @@ from arcray.validation import build_config
 
 SMOKE = {
     "collect": {"limit": 24},
+    "prepare": {"max_train_examples": 12, "engine": {"synthetic": 0}},
     "train": {"epochs": 1, "max_length": 1024, "load_in_4bit": False, "merge": False},
     "evaluate": {"held_out": 2, "limit": 2, "max_generations": 1, "population": 2, "max_new_tokens": 128},
 }
