@@ -31,7 +31,7 @@ from arcray.engine import transforms as tf
 from arcray.engine.config import EngineConfig
 from arcray.engine.verify import Job, reproduces, run_jobs, trivial
 from arcray.search.emit import emit_solver
-from arcray.search.program import Program, parse_program
+from arcray.search.program import Program, Step, parse_program
 
 KINDS = ("solved", "alternative", "symmetry", "colour", "hindsight", "synthetic")
 
@@ -81,8 +81,13 @@ def _program(candidate: CandidateRecord) -> Program | None:
         return None
 
 
+def _emit(program: Program, docstrings: bool) -> str:
+    """Library source for a program; its spec as docstring only for the full prompt style."""
+    return emit_solver(program, None if docstrings else "")
+
+
 def _code(program: Program | None, recorded: str, docstrings: bool) -> str:
-    return emit_solver(program, None if docstrings else "") if program else recorded
+    return _emit(program, docstrings) if program else recorded
 
 
 def _inputs(task: Task) -> tuple[Grid, ...]:
@@ -142,23 +147,23 @@ def _augmentations(task: Task, program: Program | None, code: str, config: Engin
         turned = _transformed(task, lambda g, s=symmetry: tf.apply_symmetry(s, g))
         expected = tuple(e.output for e in turned.train)
         if program:  # first the program itself (many ARC rules do not care how the grid is turned); else wrapped
-            wrapped = emit_solver(tf.symmetric_program(program, symmetry), None if docstrings else "")
+            wrapped = _emit(tf.symmetric_program(program, symmetry), docstrings)
             fallback = _Proposal("symmetry", turned, _inputs(turned), wrapped, symmetry + " (wrapped)", expected)
             out.append(_Proposal("symmetry", turned, _inputs(turned), _code(program, code, docstrings), symmetry,
                                  expected, fallback))
         else:
-            wrapped = tf.wrap_source(code, (tf.Step(tf.inverse(symmetry)),), (tf.Step(symmetry),))
+            wrapped = tf.wrap_source(code, (Step(tf.inverse(symmetry)),), (Step(symmetry),))
             out.append(_Proposal("symmetry", turned, _inputs(turned), wrapped, symmetry + " (wrapped)", expected))
     for _ in range(config.colour_permutations):
         mapping = tf.random_permutation(rng)
         permuted = _transformed(task, lambda g, m=mapping: tf.permute_grid(m, g))
         expected = tuple(e.output for e in permuted.train)
         how = "colours " + "".join(str(mapping[c]) for c in range(1, 10))
-        wrapped = (emit_solver(tf.wrapped_in_colours(program, mapping), None if docstrings else "") if program else
-                   tf.wrap_source(code, (tf.Step("recolour", (tf.invert(mapping),)),), (tf.Step("recolour", (mapping,)),)))
+        wrapped = (_emit(tf.wrapped_in_colours(program, mapping), docstrings) if program else
+                   tf.wrap_source(code, (Step("recolour", (tf.invert(mapping),)),), (Step("recolour", (mapping,)),)))
         fallback = _Proposal("colour", permuted, _inputs(permuted), wrapped, how + " (wrapped)", expected)
         if program:  # first the program with its own colours rewritten; the wrapped one if that does not reproduce
-            rewritten = emit_solver(tf.recoloured_program(program, mapping), None if docstrings else "")
+            rewritten = _emit(tf.recoloured_program(program, mapping), docstrings)
             out.append(_Proposal("colour", permuted, _inputs(permuted), rewritten, how, expected, fallback))
         else:
             out.append(fallback)
@@ -174,7 +179,7 @@ def _synthetic(sources: Sequence[tuple[Task, Attempt]], programs: list[tuple[str
     for _ in range(config.synthetic):
         owner, program = rng.choice(programs)
         task = rng.choice([t for t in tasks if t.id != owner] or tasks)
-        out.append(_Proposal("synthetic", task, _inputs(task), emit_solver(program, None if docstrings else ""),
+        out.append(_Proposal("synthetic", task, _inputs(task), _emit(program, docstrings),
                              f"the program of {owner} on the inputs of {task.id}", None))
     return out
 
@@ -183,7 +188,7 @@ def _judge(proposals: list[_Proposal], config: EngineConfig, sandbox: SandboxCon
     box = sandbox.model_copy(update={"timeout_s": config.timeout_s})
     result = EngineResult()
     outcomes = run_jobs([Job(p.code, p.inputs) for p in proposals], box, config.workers)
-    retry = [(i, p.fallback) for i, (p, o) in enumerate(zip(proposals, outcomes)) if p.fallback and not _passes(p, o)]
+    retry = [(i, p.fallback) for i, (p, o) in enumerate(zip(proposals, outcomes)) if p.fallback and _refusal(p, o)]
     if retry:
         again = run_jobs([Job(p.code, p.inputs) for _, p in retry], box, config.workers)
         for (i, fallback), fallback_outcomes in zip(retry, again):
@@ -202,20 +207,22 @@ def _judge(proposals: list[_Proposal], config: EngineConfig, sandbox: SandboxCon
     return result
 
 
-def _passes(proposal: _Proposal, outcomes: list[Outcome]) -> bool:
+def _refusal(proposal: _Proposal, outcomes: list[Outcome]) -> str | None:
+    """Why a proposal with known outputs is refused (None: it reproduces its train pairs and answers every test input)."""
     n = len(proposal.source.train)
-    return (proposal.expected is not None and reproduces(outcomes[:n], proposal.expected)
-            and all(o.ok for o in outcomes[n:]))
+    if not reproduces(outcomes[:n], proposal.expected or ()):
+        return "its program does not reproduce the train pairs"
+    if not all(o.ok for o in outcomes[n:]):
+        return "its program fails on a test input"
+    return None
 
 
 def _example(proposal: _Proposal, outcomes: list[Outcome], result: EngineResult) -> Derived | None:
     task, n = proposal.source, len(proposal.source.train)
     if proposal.expected is not None:
-        if not reproduces(outcomes[:n], proposal.expected):
-            result.reject(proposal.kind, "its program does not reproduce the train pairs")
-            return None
-        if not all(o.ok for o in outcomes[n:]):
-            result.reject(proposal.kind, "its program fails on a test input")
+        why = _refusal(proposal, outcomes)
+        if why:
+            result.reject(proposal.kind, why)
             return None
         return Derived(proposal.kind, task.id, task, proposal.code, proposal.how)
     if not all(o.ok for o in outcomes):

@@ -22,8 +22,6 @@ import numpy as np
 from arcray.arc.grid import Grid
 from arcray.search.program import Program, Step
 
-__all__ = ["SYMMETRIES", "Step", "compose", "inverse", "symmetric_program", "recoloured_program", "wrapped_in_colours", "wrap_source"]
-
 # D4 by its arcdsl names; "" is the identity.
 SYMMETRIES = ("", "rotate_cw", "rotate_180", "rotate_ccw", "flip_lr", "flip_ud", "transpose", "antitranspose")
 _NUMPY = {
