@@ -24,6 +24,8 @@ Rules every function keeps, because arcray's emitter also copies their source in
 
 import functools as _functools
 import inspect as _inspect
+import types as _types
+import typing as _typing
 
 import numpy as _np
 
@@ -189,6 +191,32 @@ def catalogue() -> str:
     lines = []
     for name in __all__:
         function = _inspect.unwrap(globals()[name])
-        signature = str(_inspect.signature(function)).replace("np.ndarray", "grid").replace("'", "")
-        lines.append(f"{name}{signature}: {(function.__doc__ or '').strip().splitlines()[0]}")
+        lines.append(f"{name}{signature(function)}: {(function.__doc__ or '').strip().splitlines()[0]}")
     return "\n".join(lines)
+
+
+def signature(function) -> str:
+    """``(grid, direction: "down" | "up" | ...) -> grid``: the parameters with the words a string accepts."""
+    plain = _inspect.unwrap(function)
+    hints = _typing.get_type_hints(plain)
+    shown = []
+    for name, parameter in _inspect.signature(plain).parameters.items():
+        typed = f"{name}: {_type_words(hints[name])}" if name in hints else name
+        shown.append(typed if parameter.default is parameter.empty else f"{typed} = {parameter.default!r}")
+    returns = f" -> {_type_words(hints['return'])}" if "return" in hints else ""
+    return f"({', '.join(shown)}){returns}"
+
+
+def _type_words(hint) -> str:
+    if hint is _np.ndarray:
+        return "grid"
+    origin, args = _typing.get_origin(hint), _typing.get_args(hint)
+    if origin is _typing.Literal:
+        return " | ".join(f'"{value}"' for value in args)
+    if origin in (_typing.Union, _types.UnionType):
+        return " | ".join(_type_words(arg) for arg in args)
+    if hint is type(None):
+        return "None"
+    if origin is not None:
+        return f"{origin.__name__}[{', '.join(_type_words(arg) for arg in args)}]"
+    return getattr(hint, "__name__", str(hint))

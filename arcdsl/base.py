@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Callable, Literal, get_args
 
 import numpy as np
 
-OBJECT_RULES = ("largest", "smallest", "unique_colour", "unique_shape", "most_colours")
+# The words each string parameter accepts, as types: the catalogue shows them, and arcray's solver
+# grammar (constrained decoding of a student's programs) reads them from the signatures.
+ObjectRule = Literal["largest", "smallest", "unique_colour", "unique_shape", "most_colours"]
+BlockRule = Literal["unique", "most_filled", "least_filled", "most_colours"]
+PartRule = Literal["all", "any", "one", "none", "first_only"]
+Direction = Literal["down", "up", "left", "right"]
+RayDirection = Literal["down", "up", "left", "right", "horizontal", "vertical", "cross", "diagonals"]
+LineDirection = Literal["rows", "cols", "both"]
+Touch = Literal["side", "corner", "either"]
+Mirror = Literal["lr", "ud", "both", "diagonal"]
+Side = Literal["right", "left", "below", "above"]
+PatchBy = Literal["mirror", "period"]
+FractalWhere = Literal["filled", "empty", "commonest"]
+OBJECT_RULES = get_args(ObjectRule)
 
 
 def _memoise(function: Callable[..., list[np.ndarray]]) -> Callable[..., list[np.ndarray]]:
@@ -101,7 +114,7 @@ def bounding_box(mask: np.ndarray) -> tuple[slice, slice]:
     return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
 
 
-def select_object(grid: np.ndarray, rule: str, diagonal: bool = False, by_colour: bool = True) -> np.ndarray:
+def select_object(grid: np.ndarray, rule: ObjectRule, diagonal: bool = False, by_colour: bool = True) -> np.ndarray:
     """Return the mask of the one object that `rule` singles out, or raise ValueError if none or several do."""
     masks = components(grid, diagonal, by_colour)
     if rule == "largest" or rule == "smallest":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arcdsl.base import background
+from arcdsl.base import LineDirection, RayDirection, Touch, background
 
 # Each ray direction as (quarter turns that make it point down, columns moved per row once turned).
 RAY_TURNS = {
@@ -19,7 +19,7 @@ RAY_TURNS = {
 }
 
 
-def connect_pairs(grid: np.ndarray, colour: int | None, direction: str) -> np.ndarray:
+def connect_pairs(grid: np.ndarray, colour: int | None, direction: LineDirection) -> np.ndarray:
     """Join same-coloured cells facing each other along "rows", "cols" or "both" with a line of `colour` (or theirs)."""
     bg = background(grid)
     out = grid.copy()
@@ -33,7 +33,7 @@ def connect_pairs(grid: np.ndarray, colour: int | None, direction: str) -> np.nd
     return out
 
 
-def extend_rays(grid: np.ndarray, direction: str, colour: int | None) -> np.ndarray:
+def extend_rays(grid: np.ndarray, direction: RayDirection, colour: int | None) -> np.ndarray:
     """Shoot a ray from each cell of `colour` (any colour if None) across the background, until it meets a cell."""
     bg = background(grid)
     sources = grid != bg if colour is None else grid == colour
@@ -58,7 +58,7 @@ def rays_down(grid: np.ndarray, sources: np.ndarray, bg: int, shift: int) -> np.
     return out
 
 
-def halo(grid: np.ndarray, source: int, colour: int, touch: str) -> np.ndarray:
+def halo(grid: np.ndarray, source: int, colour: int, touch: Touch) -> np.ndarray:
     """Paint in `colour` the background cells touching a `source` cell by a "side", a "corner", or "either"."""
     padded = np.pad(grid == source, 1)
     near = np.zeros(grid.shape, dtype=bool)

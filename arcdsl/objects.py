@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from arcdsl.base import background, bounding_box, components, reachable, select_object
+from arcdsl.base import ObjectRule, background, bounding_box, components, reachable, select_object
 
 
-def crop_object(grid: np.ndarray, rule: str, diagonal: bool, by_colour: bool) -> np.ndarray:
+def crop_object(grid: np.ndarray, rule: ObjectRule, diagonal: bool, by_colour: bool) -> np.ndarray:
     """Cut the grid down to the box around the object that `rule` picks."""
     return grid[bounding_box(select_object(grid, rule, diagonal, by_colour))].copy()
 
 
-def keep_object(grid: np.ndarray, rule: str, diagonal: bool, by_colour: bool) -> np.ndarray:
+def keep_object(grid: np.ndarray, rule: ObjectRule, diagonal: bool, by_colour: bool) -> np.ndarray:
     """Erase every object except the one that `rule` picks."""
     return np.where(select_object(grid, rule, diagonal, by_colour), grid, background(grid))
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from arcdsl.base import background, bounding_box, reachable
+from arcdsl.base import Direction, Mirror, PatchBy, background, bounding_box, reachable
 
 
-def gravity(grid: np.ndarray, direction: str) -> np.ndarray:
+def gravity(grid: np.ndarray, direction: Direction) -> np.ndarray:
     """Let every non-background cell fall "down", "up", "left" or "right" as far as it goes, keeping order."""
     turns = {"down": 0, "left": 1, "up": 2, "right": 3}[direction]
     bg = background(grid)
@@ -80,7 +80,7 @@ def periodic_complete(grid: np.ndarray, hole: int) -> np.ndarray:
     raise ValueError("no repeating tile fits the known cells")
 
 
-def mirror_overlay(grid: np.ndarray, mirror: str) -> np.ndarray:
+def mirror_overlay(grid: np.ndarray, mirror: Mirror) -> np.ndarray:
     """Fill the background cells from the grid's mirror image ("lr", "ud", "both" or "diagonal")."""
     bg = background(grid)
     if mirror == "diagonal" and grid.shape[0] != grid.shape[1]:
@@ -92,7 +92,7 @@ def mirror_overlay(grid: np.ndarray, mirror: str) -> np.ndarray:
     return out
 
 
-def hole_patch(grid: np.ndarray, hole: int, by: str) -> np.ndarray:
+def hole_patch(grid: np.ndarray, hole: int, by: PatchBy) -> np.ndarray:
     """Return what belongs under the box of `hole` cells, completed "by" its "mirror" images or its "period"."""
     box = bounding_box(grid == hole)
     completed = symmetric_complete(grid, hole) if by == "mirror" else periodic_complete(grid, hole)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arcdsl.base import background
+from arcdsl.base import BlockRule, PartRule, background
 
 
 def split_parts(grid: np.ndarray, axis: int, count: int) -> list[np.ndarray]:
@@ -30,7 +30,7 @@ def take_part(grid: np.ndarray, axis: int, count: int, index: int) -> np.ndarray
     return split_parts(grid, axis, count)[index].copy()
 
 
-def combine_parts(grid: np.ndarray, axis: int, count: int, rule: str, colour: int) -> np.ndarray:
+def combine_parts(grid: np.ndarray, axis: int, count: int, rule: PartRule, colour: int) -> np.ndarray:
     """Overlay the parts' shapes and paint `colour` where "all", "any", "one", "none" or "first_only" of them are filled."""
     filled = np.array([part != 0 for part in split_parts(grid, axis, count)])
     hits = filled.sum(axis=0)
@@ -77,7 +77,7 @@ def split_cells(grid: np.ndarray) -> list[np.ndarray]:
     return [grid[r0:r1, c0:c1] for r0, r1 in rows for c0, c1 in cols]
 
 
-def pick_block(blocks: list[np.ndarray], rule: str) -> np.ndarray:
+def pick_block(blocks: list[np.ndarray], rule: BlockRule) -> np.ndarray:
     """Return the one block that `rule` ("unique", "most_filled", "least_filled", "most_colours") singles out."""
     if rule == "unique":
         keys = [block.tobytes() + bytes(block.shape) for block in blocks]
@@ -95,17 +95,17 @@ def pick_block(blocks: list[np.ndarray], rule: str) -> np.ndarray:
     return picked[0].copy()
 
 
-def select_part(grid: np.ndarray, axis: int, count: int, rule: str) -> np.ndarray:
+def select_part(grid: np.ndarray, axis: int, count: int, rule: BlockRule) -> np.ndarray:
     """Keep the one of the `count` equal parts along `axis` that `rule` singles out."""
     return pick_block(split_parts(grid, axis, count), rule)
 
 
-def select_cell(grid: np.ndarray, rule: str) -> np.ndarray:
+def select_cell(grid: np.ndarray, rule: BlockRule) -> np.ndarray:
     """Keep the one cell, between separator lines, that `rule` singles out."""
     return pick_block(split_cells(grid), rule)
 
 
-def select_square(grid: np.ndarray, rule: str) -> np.ndarray:
+def select_square(grid: np.ndarray, rule: BlockRule) -> np.ndarray:
     """Cut a long grid into square blocks as wide as it is narrow, and keep the one that `rule` singles out."""
     side, length = min(grid.shape), max(grid.shape)
     if length % side or length == side:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arcdsl.base import background, bounding_box
+from arcdsl.base import FractalWhere, Side, background, bounding_box
 
 
 def crop_to_content(grid: np.ndarray) -> np.ndarray:
@@ -36,7 +36,7 @@ def tile(grid: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return np.tile(grid, (rows, cols))
 
 
-def mirror_tile(grid: np.ndarray, side: str) -> np.ndarray:
+def mirror_tile(grid: np.ndarray, side: Side) -> np.ndarray:
     """Add a mirrored copy of the grid on one side ("right", "left", "below" or "above")."""
     if side == "right":
         return np.hstack([grid, grid[:, ::-1]])
@@ -58,7 +58,7 @@ def mirror_quad(grid: np.ndarray, rotate: bool) -> np.ndarray:
     return np.vstack([np.hstack([grid, grid[:, ::-1]]), np.hstack([grid[::-1, :], grid[::-1, ::-1]])])
 
 
-def fractal(grid: np.ndarray, where: int | str) -> np.ndarray:
+def fractal(grid: np.ndarray, where: int | FractalWhere) -> np.ndarray:
     """Put a copy of the grid in place of each cell that is "filled", "empty", of the "commonest" colour, or of colour `where`."""
     if where == "filled":
         keep = grid != 0

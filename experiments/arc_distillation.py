@@ -177,7 +177,17 @@ def evaluate(plan: ArcDistillation, trained: dict[str, Any]) -> dict[str, dict[s
     return results
 
 
-def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated: dict, training_method: str) -> Path:
+def decoding(section: StudentEvaluation) -> str:
+    """How the students' programs were sampled, said in the report next to what they scored."""
+    said = f"k = {section.population} programs per task at temperature {section.temperature:g}"
+    if section.grammar == "arcdsl":
+        said += (f", sampled under the arcdsl grammar (every program a well-formed solver of 1-{section.grammar_steps} "
+                 "arcdsl calls, each with its own parameters: the runnable share measures the programs' choices, not their syntax)")
+    return said + "."
+
+
+def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated: dict, training_method: str,
+           sampling: str = "") -> Path:
     from arcray.arc.scoring import TaskScore, format_figure, paired_difference
 
     rows = []
@@ -213,7 +223,8 @@ def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated:
         "## Students on the same held-out tasks\n"
         "Each figure is the share over held-out tasks with its 95% bootstrap interval over tasks. Solved: every test output "
         "matched by one of two attempts (pass@2) or by the first (pass@1); the attempts are the best two distinct grids of the "
-        "k sampled programs, ranked by the train pairs only. Runnable: the program returned a grid for every train input.\n\n"
+        "k sampled programs, ranked by the train pairs only. Runnable: the program returned a grid for every train input. "
+        + (f"Sampling: {sampling}" if sampling else "") + "\n\n"
         + markdown_table(rows) + ("\n\n" + effect if effect else "")
         + "\n\nSolved tasks: " + "; ".join(f"{name}: {', '.join(ids) or 'none'}" for name, ids in solved.items())
         + "\n\n" + image(bars, out, "students"),
@@ -232,7 +243,7 @@ def run(args: argparse.Namespace) -> Finished:
     prepared = prepare(plan)
     trained = train(plan)
     evaluated = evaluate(plan, trained)
-    path = report(out, collected, prepared, trained, evaluated, plan.method)
+    path = report(out, collected, prepared, trained, evaluated, plan.method, decoding(plan.evaluate))
     return Finished(f"report: {path}")
 
 

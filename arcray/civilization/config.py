@@ -28,5 +28,11 @@ class EvolutionConfig(BaseModel):
     max_new_tokens: int = Field(2048, ge=16, description="token budget of one answer")
     stop: tuple[str, ...] = Field((), description="end an answer at the first of these strings (e.g. a code block "
                                   "closed and followed by a blank line: prose the solver does not need)")
+    grammar: Literal["arcdsl"] | None = Field(
+        None, description="keep the Programmer's and Refiner's answers to a grammar (local models only): arcdsl = "
+        "a code block of 1 to grammar_steps arcdsl calls, each with its own parameters, so every answer is a "
+        "well-formed solver")
+    grammar_steps: int = Field(3, ge=1, le=8, description="with grammar: the most calls an answer may make (3: the "
+                               "offline search's depth)")
     seed: int | None = Field(0, description="base seed for sampling (per generation seed = seed + generation)")
     feedback_grids: bool = Field(True, description="show the Refiner expected and produced grids, not only a summary")

@@ -16,6 +16,7 @@ from arcray.arc.attempt import TEACHER, Attempt, CandidateRecord
 from arcray.arc.fitness import FitnessResult, evaluate_solver
 from arcray.arc.render import RenderConfig, extract_code
 from arcray.arc.sandbox import Sandbox
+from arcray.arc.solver_grammar import solver_grammar
 from arcray.arc.tasks import Task
 from arcray.civilization import prompts
 from arcray.civilization.config import EvolutionConfig
@@ -124,10 +125,12 @@ def run_evolution(
     out = EvolutionResult(task_id=task.id)
     rank = _ranking(config)
 
+    grammar = solver_grammar(config.grammar_steps) if config.grammar == "arcdsl" else None
+
     def sample(messages_list, n: int, temperature: float, generation: int) -> list[list[Completion]]:
         seed = None if config.seed is None else config.seed + generation
         params = SamplingParams(n=n, temperature=temperature, max_new_tokens=config.max_new_tokens, seed=seed,
-                                stop=config.stop)
+                                stop=config.stop, grammar=grammar if generation else None)  # the Analyst writes prose
         completions = backend.generate(messages_list, params)
         for group in completions:
             out.usage.add_all(group)

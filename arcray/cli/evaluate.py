@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-new-tokens", type=int, help=with_default("tokens per program", EvolutionConfig,
                                                                         "max_new_tokens", STUDENT_EVOLUTION.max_new_tokens))
     parser.add_argument("--temperature", type=float, help=with_default("sampling temperature", EvolutionConfig, "temperature"))
+    parser.add_argument("--grammar", choices=("arcdsl",), help="sample under the arcdsl solver grammar: every program a "
+                        "well-formed solver of 1-3 arcdsl calls (hf or vllm students)")
     parser.add_argument("--prompt", choices=("full", "compact"), help="the prompt the student was trained on (compact: "
                         "`arcray prepare --prompt compact`; default full)")
     parser.add_argument("--concurrency", type=int, help=with_default("model replicas (actors)", EvaluateConfig, "concurrency"))
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from arcray.llm.registry import student_config
 
     student = student_config(args.model, args.adapter, backend=args.backend)
-    given = {k: getattr(args, k) for k in ("max_generations", "population", "max_new_tokens", "temperature")
+    given = {k: getattr(args, k) for k in ("max_generations", "population", "max_new_tokens", "temperature", "grammar")
              if getattr(args, k) is not None}
     evolution = {**STUDENT_EVOLUTION.model_dump(), **given}
     fields = {"concurrency": args.concurrency} if args.concurrency is not None else {}

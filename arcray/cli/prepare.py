@@ -35,7 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     engine.add_argument("--hindsight", type=int, metavar="N", help=with_default("relabelled unfit programs per task", EngineConfig, "hindsight"))
     engine.add_argument("--synthetic", type=int, metavar="N", help=with_default("synthetic tasks", EngineConfig, "synthetic"))
     engine.add_argument("--no-engine", action="store_true", help="the teachers' solved tasks only, nothing derived")
-    engine.add_argument("--max-train-examples", type=int, metavar="N", help="keep at most N training examples (up to half solved, the rest derived)")
+    engine.add_argument("--max-train-examples", type=int, metavar="N", help="keep at most N training examples (solved ones "
+                        "first, up to --solved-share of them; the rest derived, kind by kind)")
+    engine.add_argument("--solved-share", type=float, metavar="S", help=with_default("with --max-train-examples: the share "
+                        "for solved examples", PrepareConfig, "solved_share"))
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
@@ -44,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from arcray.training.prepare import PrepareConfig, run_prepare
     from arcray.validation import build_config
 
-    given = {k: getattr(args, k) for k in ("val_fraction", "seed", "max_train_examples") if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("val_fraction", "seed", "max_train_examples", "solved_share")
+             if getattr(args, k) is not None}
     if args.prompt == "compact":
         given["render"] = {"prompt": "compact", "test_inputs": False}
     engine = {field: getattr(args, flag) for field, flag in (("symmetries", "symmetries"), ("colour_permutations", "colours"),

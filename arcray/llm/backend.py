@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from arcray.errors import ConfigError
 from arcray.llm.config import BackendConfig
 from arcray.llm.types import Completion, Prompt, SamplingParams, normalize_prompt
 from arcray.llm.usage import FREE, Price, Usage
@@ -25,6 +26,8 @@ class Backend(ABC):
     # Whether calls from many threads at once run at once (a remote API's connection pool); a
     # local engine that runs one batch at a time says False and is batched by get_backend.
     concurrent: ClassVar[bool] = False
+    # Whether it can keep sampling to a grammar (SamplingParams.grammar): local engines can.
+    constrains: ClassVar[bool] = False
 
     def __init__(self, config: BackendConfig) -> None:
         self.config = config
@@ -55,6 +58,11 @@ class Backend(ABC):
         params = params or SamplingParams()
         if isinstance(prompts, str):
             prompts = [prompts]
+        if params.grammar is not None and not self.constrains:
+            raise ConfigError(
+                f"the {self.name} backend cannot keep its answers to a grammar; use a local model "
+                "(backend: hf or vllm) or turn the grammar off"
+            )
         normalized = [normalize_prompt(prompt) for prompt in prompts]
         if not normalized:
             return []
@@ -97,6 +105,10 @@ class WrappedBackend(Backend):
         self.usage = inner.usage  # one tally: what the inner backend generated, plus the wrapper's own
         self.inner = inner
         self.name = inner.name  # type: ignore[misc]
+
+    @property
+    def constrains(self) -> bool:  # type: ignore[override]
+        return self.inner.constrains
 
     @property
     def identity(self) -> dict[str, Any]:

@@ -5,6 +5,8 @@ the left, and generated together: ``num_return_sequences=n`` gives every prompt 
 the same forward passes, which is what makes self-consistency sampling cheap. Temperature 0 is
 greedy (one sequence per prompt, repeated ``n`` times). A PEFT LoRA adapter loads on top of the
 base (merged into it unless the base is 4-bit), and ``load_in_4bit`` quantizes the base to NF4.
+With ``params.grammar`` every row is masked to its grammar token by token (llguidance, see
+``arcray.llm.constrain``), and the grammar's fixed opening goes in with the prompt.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ class HFBackend(Backend):
     """A transformers causal LM on CPU or CUDA."""
 
     name = "hf"
+    constrains = True
 
     def __init__(self, config: HFConfig, *, run_id: str | None = None) -> None:
         super().__init__(config)
@@ -117,6 +120,7 @@ class HFBackend(Backend):
         self.tokenizer = self._load_tokenizer()
         self.model = self._load_model()
         self.eos_ids = self._eos_ids()
+        self._constraints: dict[str, Any] = {}  # a grammar's llguidance matcher setup, built on first use
 
     # -- loading ---------------------------------------------------------------------------
     def _load_tokenizer(self) -> Any:
@@ -183,11 +187,24 @@ class HFBackend(Backend):
             results.extend(self._generate_batch(encoded[start : start + size], params, seed))
         return results
 
+    def _constraint(self, grammar: str) -> Any:
+        from arcray.llm.constrain import Constraint
+
+        if grammar not in self._constraints:
+            vocab = self.model.get_output_embeddings().weight.shape[0]  # the logits' width, padding rows included
+            self._constraints = {grammar: Constraint(grammar, self.tokenizer, vocab)}  # one grammar at a time
+        return self._constraints[grammar]
+
     def _generate_batch(
         self, encoded: list[list[int]], params: SamplingParams, seed: int | None
     ) -> list[list[Completion]]:
         import torch
+        from transformers import LogitsProcessorList
 
+        constraint = self._constraint(params.grammar) if params.grammar is not None else None
+        forced = constraint.forced if constraint else []
+        prompt_lengths = [len(ids) for ids in encoded]
+        encoded = [ids + forced for ids in encoded]  # the grammar's fixed opening goes in with the prompt
         width = max(len(ids) for ids in encoded)
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in encoded], device=self.device)
@@ -203,15 +220,17 @@ class HFBackend(Backend):
             inputs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
             if per_prompt > 1 and width > 1:
                 inputs = self._shared_prefix(input_ids, attention_mask, per_prompt, room=params.max_new_tokens + 1)
+            masks = LogitsProcessorList([constraint.logits_processor(len(encoded) * per_prompt, width)]) if constraint else None
             output = self.model.generate(
                 **inputs,
                 generation_config=self._generation_config(params, 1 if "past_key_values" in inputs else per_prompt),
                 stopping_criteria=stopping,
+                logits_processor=masks,
             )
         new_tokens = output[:, width:].tolist()
         stopped_at = stopping[0].stopped_at if stopping else [None] * len(new_tokens)
         completions = [
-            self._completion(new_tokens[row][: stopped_at[row]], len(encoded[row // per_prompt]), params)
+            self._completion(new_tokens[row][: stopped_at[row]], prompt_lengths[row // per_prompt], params, forced)
             for row in range(len(new_tokens))
         ]
         grouped = [completions[i * per_prompt : (i + 1) * per_prompt] for i in range(len(encoded))]
@@ -255,14 +274,16 @@ class HFBackend(Backend):
             **sampling,
         )
 
-    def _completion(self, tokens: list[int], prompt_tokens: int, params: SamplingParams) -> Completion:
+    def _completion(
+        self, tokens: list[int], prompt_tokens: int, params: SamplingParams, forced: list[int] = ()
+    ) -> Completion:
         end = next((k for k, token in enumerate(tokens) if token in self.eos_ids), None)
         if end is not None:
             content, used, finish = tokens[:end], end + 1, "stop"
         else:
             content, used = tokens, len(tokens)
             finish = "length" if used >= params.max_new_tokens else "stop"
-        text = self.tokenizer.decode(content, skip_special_tokens=True)
+        text = self.tokenizer.decode([*forced, *content], skip_special_tokens=True)
         cut = min((i for i in (text.find(s) for s in params.stop) if i >= 0), default=-1)
         if cut >= 0:
             text, finish = text[:cut], "stop"

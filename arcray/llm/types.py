@@ -49,6 +49,8 @@ class SamplingParams(BaseModel):
     stop: tuple[str, ...] = Field((), description="cut the text before the first of these strings")
     seed: int | None = Field(None, description="same seed, same prompts, same params: same samples")
     ignore_eos: bool = Field(False, description="local models only: always generate max_new_tokens (benchmarks)")
+    grammar: str | None = Field(None, description="local models only (hf, vllm): a Lark grammar every completion "
+                                "keeps to, enforced token by token (llguidance)")
 
     @field_validator("stop", mode="before")
     @classmethod

@@ -96,6 +96,8 @@ def engine_kwargs(config: VLLMConfig, model_path: str, *, cpu: bool) -> dict[str
         "model": model_path, "dtype": dtype, "max_model_len": config.max_model_len, "seed": config.seed,
         "enforce_eager": cpu if config.enforce_eager is None else config.enforce_eager,
         "tensor_parallel_size": config.tensor_parallel_size, "enable_lora": lora,
+        # llguidance reads the Lark grammars arcray sends (SamplingParams.grammar) as they are
+        "structured_outputs_config": {"backend": "guidance"},
     }
     if lora:
         kwargs.update(max_lora_rank=config.max_lora_rank, max_loras=1)
@@ -120,6 +122,8 @@ def sampling_fields(params: SamplingParams, seed: int | None, *, cpu: bool, n: i
         fields["stop"] = list(params.stop)
     if seed is not None and not cpu:  # the CPU sampler takes no per-request seed (module docs)
         fields["seed"] = seed
+    if params.grammar is not None:  # as Ray Data LLM takes it: StructuredOutputsParams' fields
+        fields["structured_outputs"] = {"grammar": params.grammar}
     return fields
 
 
@@ -140,6 +144,7 @@ class VLLMBackend(Backend):
     """``vllm.LLM``: chat prompts through ``LLM.chat``, plain text through ``LLM.generate``."""
 
     name = "vllm"
+    constrains = True
 
     def __init__(self, config: VLLMConfig, *, run_id: str | None = None) -> None:
         super().__init__(config)
@@ -167,7 +172,12 @@ class VLLMBackend(Backend):
     def _generate(self, prompts: list[NormalizedPrompt], params: SamplingParams, first_sample: int) -> list[list[Completion]]:
         from vllm import SamplingParams as VSampling
 
-        sampling = VSampling(**sampling_fields(params, call_seed(params, first_sample), cpu=self.cpu))
+        fields = sampling_fields(params, call_seed(params, first_sample), cpu=self.cpu)
+        if "structured_outputs" in fields:
+            from vllm.sampling_params import StructuredOutputsParams
+
+            fields["structured_outputs"] = StructuredOutputsParams(**fields["structured_outputs"])
+        sampling = VSampling(**fields)
         refused = _refusals()
         try:
             outputs = self._run(prompts, sampling)

@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from arcray.arc.attempt import ATTEMPTS, INTERNAL, MIN_FITNESS, TEACHER, Attempt, attempts_from_json, latest
 from arcray.arc.render import RenderConfig
@@ -31,6 +31,7 @@ from arcray.pipelines.teachers import TeacherConfig, build_teacher
 from arcray.validation import RunOut, build_config
 
 DATASET = "distillation_dataset.json"
+LOCAL_ENGINES = ("hf", "vllm")  # the backends that can sample to a grammar
 DATASET_FIELDS = ("task_id", "analyst_spec", "solver_code", "fitness", "train_correct", "test_correct")
 
 
@@ -59,6 +60,15 @@ class CollectConfig(BaseModel):
     num_cpus_per_actor: float = Field(0.25, gt=0, description="CPUs reserved per actor (API teachers need little)")
     num_gpus_per_actor: float = Field(0.0, ge=0, description="GPUs per actor (local-model teachers on a cluster)")
     out: RunOut = Field(description="run directory: a path (local or NFS) or a storage URI (s3://…, gs://…)")
+
+    @model_validator(mode="after")
+    def _grammar_needs_a_local_model(self) -> "CollectConfig":
+        if self.evolution.grammar is not None and self.teacher.backend not in LOCAL_ENGINES:
+            raise ValueError(
+                f"evolution.grammar {self.evolution.grammar!r} keeps a local model's answers to the grammar; the "
+                f"{self.teacher.backend} backend cannot: use backend {' or '.join(LOCAL_ENGINES)}, or grammar: null"
+            )
+        return self
 
     @classmethod
     def build(cls, **fields: Any) -> "CollectConfig":

@@ -35,7 +35,8 @@ def emit_solver(program: Sequence[Step], spec: str | None = None, form: Form = "
         _collect(PRIMITIVES[step.name].function, definitions)
     body = ["grid = np.array(grid)", *(f"grid = {step.call_source()}" for step in program), "return grid.tolist()"]
     solve = "def solve(grid):\n" + _docstring(spec) + "".join(f"    {line}\n" for line in body)
-    return "\n\n".join(["import numpy as np\n", *definitions.values(), solve])
+    # Annotations stay text (never evaluated), so a copied signature may name arcdsl's Literal types.
+    return "\n\n".join(["from __future__ import annotations\n\nimport numpy as np\n", *definitions.values(), solve])
 
 
 def _docstring(spec: str, width: int = 96) -> str:

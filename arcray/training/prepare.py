@@ -15,6 +15,7 @@ keeps only its solved tasks, so nothing derived from a held-out task reaches tra
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import statistics
 from pathlib import Path
@@ -49,8 +50,11 @@ class PrepareConfig(BaseModel):
     render: RenderConfig = Field(RenderConfig(), description="the student's prompt: evaluation must render tasks the same way")
     engine: EngineConfig = Field(EngineConfig(), description="examples derived from the training side's ARC tasks")
     sandbox: SandboxConfig = Field(SandboxConfig(), description="where derived solvers are verified")
-    max_train_examples: int | None = Field(None, ge=1, description="keep at most this many training examples (up to "
-                                           "half solved ones, the rest a seeded draw of the derived): a CPU's training budget")
+    max_train_examples: int | None = Field(None, ge=1, description="keep at most this many training examples (solved "
+                                           "ones for up to solved_share of them, the rest drawn from the derived): a CPU's "
+                                           "training budget")
+    solved_share: float = Field(0.5, ge=0.0, le=1.0, description="with max_train_examples: the share kept for the teacher's "
+                                "own solutions, the program distribution the held-out tasks come from")
 
 
 def assistant_answer(spec: str, code: str) -> str:
@@ -167,7 +171,7 @@ def run_prepare(config: PrepareConfig) -> dict[str, Any]:
         raise ArcrayError("every example landed in validation; lower --val-fraction or add data")
     capped = 0
     if config.max_train_examples is not None and len(split["train"]) > config.max_train_examples:
-        split["train"], capped = _capped(split["train"], config.max_train_examples, config.seed)
+        split["train"], capped = _capped(split["train"], config.max_train_examples, config.seed, config.solved_share)
     _save(config.out, split)
     kept = split["train"] + split["validation"]
     stats = {
@@ -187,18 +191,25 @@ def run_prepare(config: PrepareConfig) -> dict[str, Any]:
     return stats
 
 
-def _capped(train: list[dict[str, Any]], limit: int, seed: int) -> tuple[list[dict[str, Any]], int]:
-    """At most ``limit`` examples, the order kept: solved ones (and non-ARC ones) for up to half of it,
-    the rest a seeded draw of the derived; either side's unused share goes to the other."""
+def _capped(train: list[dict[str, Any]], limit: int, seed: int, share: float = 0.5) -> tuple[list[dict[str, Any]], int]:
+    """At most ``limit`` examples, the order kept: solved ones (and non-ARC ones) for up to ``share`` of it,
+    the rest drawn from the derived kind by kind in turn (seeded), so that no one kind's habits (a
+    symmetry's rotate-first wrapping, say) make most of what the student learns; any share one side
+    or kind cannot fill goes to the others."""
     import random
 
     rng = random.Random(seed)
     first = [i for i, e in enumerate(train) if e["kind"] in ("arc/solved", "arc") or not e["kind"].startswith("arc")]
     chosen = set(first)
-    rest = [i for i in range(len(train)) if i not in chosen]
+    by_kind: dict[str, list[int]] = {}
+    for i, example in enumerate(train):
+        if i not in chosen:
+            by_kind.setdefault(example["kind"], []).append(i)
     rng.shuffle(first)
-    rng.shuffle(rest)
-    take_first = max(limit // 2, limit - len(rest))
+    for indices in by_kind.values():
+        rng.shuffle(indices)
+    rest = [i for group in itertools.zip_longest(*(by_kind[k] for k in sorted(by_kind))) for i in group if i is not None]
+    take_first = max(round(limit * share), limit - len(rest))
     keep = set(first[:take_first])
     keep |= set(rest[: limit - len(keep)])
     return [e for i, e in enumerate(train) if i in keep], len(train) - len(keep)

@@ -61,7 +61,7 @@ def test_nothing_derived_from_a_held_out_task_reaches_training(collection):
     assert sum(stats["by_kind"].values()) == stats["examples"] == len(rows["train"]) + len(rows["validation"])
 
 
-def test_the_training_split_is_capped_half_solved_half_derived(collection):
+def test_the_training_split_is_capped_solved_first_then_derived_kind_by_kind(collection):
     stats, _ = prepared(collection, "uncapped", synthetic=0)
     solved = stats["by_kind_train"]["arc/solved"]
     assert solved >= 4 and stats["train"] - solved >= 4
@@ -71,6 +71,11 @@ def test_the_training_split_is_capped_half_solved_half_derived(collection):
     small = run_prepare(config)
     assert small["train"] == 8 and small["by_kind_train"]["arc/solved"] == 4
     assert small["dropped_over_max_train_examples"] == stats["train"] - 8
+    derived_kinds = {k for k in stats["by_kind_train"] if k != "arc/solved"}
+    # the derived share is drawn kind by kind: the most numerous kind (symmetries) does not crowd out the others
+    assert len(set(small["by_kind_train"]) - {"arc/solved"}) == min(4, len(derived_kinds))
+    leaning = run_prepare(config.model_copy(update={"out": collection / "capped-solved", "solved_share": 0.75}))
+    assert leaning["train"] == 8 and leaning["by_kind_train"]["arc/solved"] == 6
 
 
 def test_the_student_learns_a_few_lines_over_arcdsl(collection):
@@ -93,7 +98,7 @@ def test_the_exported_dataset_carries_standalone_numpy_solvers(collection):
     with Sandbox() as sandbox:
         for attempt in solved:
             row = exported(attempt)
-            assert row["solver_code"].startswith("import numpy as np") and "arcdsl" not in row["solver_code"]
+            assert "\nimport numpy as np\n" in row["solver_code"] and "arcdsl" not in row["solver_code"]
             task = tasks[attempt.task_id]
             outcomes = sandbox.run(row["solver_code"], [e.input for e in task.test])
             assert [o.grid for o in outcomes] == [e.output for e in task.test]

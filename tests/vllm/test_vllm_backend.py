@@ -78,3 +78,16 @@ def test_concurrent_callers_share_engine_calls(observed):
     assert all(observed["threads"])
     batching = observed["batching"]
     assert batching["calls"] > batching["engine_calls"]  # the three threads' calls were merged
+
+
+def test_answers_keep_to_the_solver_grammar(observed):
+    """vLLM's structured outputs (llguidance) under arcray's Lark grammar: well-formed arcdsl solvers only."""
+    from arcray.arc.solver_grammar import FOOTER, HEADER
+    from arcray.search.program import parse_program
+
+    assert len(observed["grammar"]) == 4
+    for answer in observed["grammar"]:
+        text = answer["text"]
+        assert answer["ok"] and answer["finish"] == "stop" and text.startswith(HEADER) and text.endswith(FOOTER), text
+        calls = [line.removeprefix("    grid = ") for line in text.splitlines() if line.startswith("    grid = ")]
+        assert 1 <= len(parse_program(calls)) <= 3, text

@@ -50,6 +50,14 @@ def main() -> None:
     for thread in threads:
         thread.join()
     out["threads"] = [results[i] for i in range(3)]
+
+    from arcray.arc.solver_grammar import solver_grammar
+
+    task = [{"role": "user", "content": "Example 1\nInput (2x2):\n12\n34\nOutput (2x2):\n21\n43\n\n"
+             "Write solve(grid) for this task with arcdsl."}]
+    constrained = backend.generate([task], SamplingParams(n=4, temperature=1.0, max_new_tokens=160, seed=3,
+                                                          grammar=solver_grammar(3)))[0]
+    out["grammar"] = [{"text": c.text, "finish": c.finish_reason, "ok": c.ok} for c in constrained]
     out["batching"] = backend.report().get("batching")
     out["usage"] = backend.usage.to_dict(None)
     backend.close()

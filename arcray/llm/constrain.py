@@ -1,0 +1,111 @@
+"""Grammar-constrained sampling for the HF backend, with llguidance (the engine vLLM uses for it).
+
+llguidance does the hard part: from a Lark grammar and the tokenizer it computes, per sequence
+and step, the set of tokens that keep the text inside the grammar. What is left to write here is
+the glue to transformers' ``generate``: one matcher per sampled row, a logits processor that
+feeds each matcher the row's last token and masks the logits to its allowed set, and the
+grammar's forced opening (its fast-forward tokens) appended to every prompt, so that text the
+grammar dictates is encoded with the prompt in one pass instead of decoded a token a step.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from arcray.errors import ConfigError
+
+
+def _llguidance() -> Any:
+    try:
+        import llguidance
+        import llguidance.hf  # noqa: F401
+        import llguidance.numpy  # noqa: F401
+    except ImportError:
+        raise ConfigError("grammar-constrained sampling needs llguidance: pip install 'arcray[hf]'") from None
+    return llguidance
+
+
+@functools.lru_cache(maxsize=4)
+def _compiled(lark: str) -> str:
+    llguidance = _llguidance()
+    try:
+        return llguidance.LLMatcher.grammar_from_lark(lark)
+    except Exception as error:  # noqa: BLE001 (llguidance raises plain ValueError/RuntimeError)
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"the sampling grammar does not compile: {first}; check its Lark syntax") from None
+
+
+class Constraint:
+    """A Lark grammar bound to one tokenizer: the matchers of a batch, and its forced opening."""
+
+    def __init__(self, lark: str, tokenizer: Any, vocab_size: int) -> None:
+        llguidance = _llguidance()
+        self._module = llguidance
+        self.grammar = _compiled(lark)
+        self.vocab_size = vocab_size
+        self.tokenizer = _llg_tokenizer(tokenizer, vocab_size)
+        self.eos = self.tokenizer.eos_token
+        probe = self.matcher()
+        if probe.is_error():
+            first = probe.get_error().strip().splitlines()[0][:200]
+            raise ConfigError(f"the sampling grammar does not compile: {first}; check its Lark syntax")
+        self.forced: list[int] = list(probe.compute_ff_tokens())  # the text every answer starts with
+
+    def matcher(self) -> Any:
+        return self._module.LLMatcher(self.tokenizer, self.grammar)
+
+    def logits_processor(self, rows: int, prompt_width: int) -> Any:
+        """A transformers logits processor for ``rows`` sequences whose prompts (forced tokens
+        included) fill the first ``prompt_width`` positions."""
+        return _GrammarMask(self, rows, prompt_width)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_tokenizer(tokenizer: Any, vocab_size: int) -> Any:
+    return _llguidance().hf.from_tokenizer(tokenizer, n_vocab=vocab_size)  # ~0.6 s: once per tokenizer
+
+
+def _llg_tokenizer(tokenizer: Any, vocab_size: int) -> Any:
+    try:
+        return _cached_tokenizer(tokenizer, vocab_size)
+    except ValueError as error:
+        raise ConfigError(f"grammar-constrained sampling needs a fast tokenizer: {error}") from None
+
+
+class _GrammarMask:
+    """Masks each row's logits to the tokens its grammar allows next (transformers LogitsProcessor)."""
+
+    def __init__(self, constraint: Constraint, rows: int, prompt_width: int) -> None:
+        import numpy as np
+
+        self.constraint = constraint
+        self.prompt_width = prompt_width
+        self.matchers = []
+        for _ in range(rows):
+            matcher = constraint.matcher()
+            matcher.consume_tokens(constraint.forced)
+            self.matchers.append(matcher)
+        self.executor = constraint._module.LLExecutor()
+        self.bitmask = constraint._module.numpy.allocate_token_bitmask(rows, constraint.vocab_size)
+        self.bits = np.arange(32, dtype=np.int32)
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import numpy as np
+        import torch
+
+        if input_ids.shape[1] > self.prompt_width:  # every call after the first: take in the sampled tokens
+            for matcher, token in zip(self.matchers, input_ids[:, -1].tolist()):
+                if not matcher.is_stopped() and not matcher.is_error():
+                    matcher.consume_token(token)
+        live = [(m, row) for row, m in enumerate(self.matchers) if not m.is_error()]
+        self.bitmask.fill(-1)
+        self.constraint._module.numpy.fill_next_token_bitmask_par(self.executor, live, self.bitmask)
+        for row, matcher in enumerate(self.matchers):
+            if matcher.is_error():  # cannot happen under the mask; end the row rather than run on unguided
+                eos = self.constraint.eos
+                self.bitmask[row] = 0
+                self.bitmask[row, eos // 32] = np.uint32(1 << (eos % 32)).view(np.int32)
+        allowed = (self.bitmask[:, :, None] >> self.bits) & 1  # rows x words x 32 bits, low bit first
+        allowed = torch.from_numpy(allowed.reshape(len(self.matchers), -1)[:, : scores.shape[1]].astype(bool))
+        return scores.masked_fill(~allowed.to(scores.device), float("-inf"))
