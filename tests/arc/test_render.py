@@ -46,5 +46,5 @@ def test_the_compact_student_prompt_and_the_library_for_a_teacher():
     assert "arcdsl" in system["content"] and user["content"].endswith("Write solve(grid) for this task with arcdsl.")
     assert "Example 2" in user["content"] and "Example 3" not in user["content"] and "Test 1" not in user["content"]
     full = prompts.programmer_prompt(task, "", RenderConfig(library=True))[1]["content"]
-    assert "from arcdsl import *" in full and "gravity(grid: grid, direction: str) -> grid" in full and "Test 1" in full
+    assert "from arcdsl import *" in full and 'gravity(grid: grid, direction: "down" | "up" | "left" | "right") -> grid' in full and "Test 1" in full
     assert "arcdsl" not in prompts.programmer_prompt(task, "", RenderConfig())[1]["content"]
