@@ -3,6 +3,7 @@
     python benchmarks/sampling.py                  # n samples per prompt in one call against one at a time
     python benchmarks/sampling.py --in-flight      # hf and vllm at 1, 8 and 160 sequences in flight
     python benchmarks/sampling.py --sc-generation  # self-consistency generation: 32 prompts as the stage sends them
+    python benchmarks/sampling.py --arc-grammar    # ARC programs free against under the solver grammar
     python benchmarks/sampling.py --smoke-test     # seconds: checks the script runs
 
 Default: 16 prompts x n=10 on SmolLM2, 32 new tokens each, batched against sequential; both
@@ -18,6 +19,11 @@ in its own venv), next to the machine's measured fp32 matmul rate.
 tasks (about 500 tokens each) x n=8, 96 new tokens (``ignore_eos``), bfloat16, with arcray's in-place
 key/value cache for the samples' shared prompt against transformers' DynamicCache, which concatenates
 every layer's cache at every step. Target: in-place >= 1.5x.
+
+``--arc-grammar``: the same kind of call (16 compact prompts of arc1/train tasks of at most 600 cells,
+two pairs shown, x n=8, T=0.8, the base SmolLM2) free (60 new tokens, stopping after the code block)
+against under the arcdsl solver grammar (40 new tokens after its prefilled opening); the figure is
+well-formed programs (1-3 arcdsl calls the search reads back) a second. Target: grammar >= 5x.
 
 ``--sc-generation``: the MATH generation of the main job (32 arith train prompts, greedy, 256 new
 tokens, stopping at end of text) sent as the stage sent it before issue 15 (calls of 8 prompts)
@@ -180,6 +186,47 @@ def run_arc_programs(args) -> dict:
             "ratio": round(arms["in-place"]["tokens_per_s"] / arms["concatenated"]["tokens_per_s"], 2)}
 
 
+def well_formed(text: str) -> bool:
+    """The answer holds a solver the search can read back: 1-3 `grid = primitive(grid, literals…)` lines."""
+    from arcray.arc.render import extract_code
+    from arcray.search.program import parse_program
+
+    code = extract_code(text) or ""
+    calls = [line.strip().removeprefix("grid = ") for line in code.splitlines() if line.strip().startswith("grid = ")]
+    try:
+        return 1 <= len(parse_program(calls)) <= 3 and "return grid" in code
+    except ValueError:
+        return False
+
+
+def run_arc_grammar(args) -> dict:
+    """The ARC student's call free (stopping after the code block) against under the arcdsl solver grammar."""
+    from arcray.arc.render import RenderConfig
+    from arcray.arc.solver_grammar import solver_grammar
+    from arcray.arc.tasks import load_tasks
+    from arcray.civilization import prompts as arc_prompts
+
+    render = RenderConfig(prompt="compact", test_inputs=False, max_train_pairs=2)
+    tasks = load_tasks("arc1/train", max_cells=600)[: args.prompts]
+    messages = [arc_prompts.programmer_prompt(task, "", render) for task in tasks]
+    arms = {}
+    with get_backend("hf", model=args.model, dtype="bfloat16", batch_size=len(messages)) as backend:
+        backend.generate(messages[:2], SamplingParams(n=2, temperature=1.0, max_new_tokens=4, seed=0))
+        for name, params in (
+            ("free", SamplingParams(n=args.n, temperature=0.8, max_new_tokens=60, stop=("```\n\n",), seed=0)),
+            ("grammar", SamplingParams(n=args.n, temperature=0.8, max_new_tokens=40, seed=0, grammar=solver_grammar(3))),
+        ):
+            started = time.perf_counter()
+            answers = [c for row in backend.generate(messages, params) for c in row]
+            seconds = time.perf_counter() - started
+            good = sum(well_formed(c.text) for c in answers)
+            arms[name] = {"seconds": round(seconds, 1), "programs": len(answers), "well_formed": good,
+                          "new_tokens": sum(c.completion_tokens for c in answers),
+                          "tokens_per_s": round(good / seconds, 3)}  # print_arms' rate column: well-formed programs a second
+    return {"model": args.model, "prompts": len(messages), "n": args.n, **arms,
+            "ratio": round(arms["grammar"]["tokens_per_s"] / arms["free"]["tokens_per_s"], 2) if arms["free"]["well_formed"] else None}
+
+
 def print_arms(report: dict, as_json: bool, labels: dict[str, str], footer: str) -> None:
     """Two arms side by side and their ratio (or the report as one JSON object)."""
     if as_json:
@@ -204,6 +251,7 @@ def main() -> None:
     parser.add_argument("--in-flight", action="store_true", help="hf and vllm at 1, 8 and 160 sequences in flight")
     parser.add_argument("--sc-generation", action="store_true", help="self-consistency generation, before and after")
     parser.add_argument("--arc-programs", action="store_true", help="the ARC student's call: in-place cache against concatenation")
+    parser.add_argument("--arc-grammar", action="store_true", help="the ARC student's call: free against under the solver grammar")
     parser.add_argument("--prompts-sc", type=int, default=32, help="--sc-generation: arith prompts (default 32)")
     parser.add_argument("--sc-tokens", type=int, default=256, help="--sc-generation: new tokens at most (default 256)")
     parser.add_argument("--engine-only", choices=("hf", "vllm"), help=argparse.SUPPRESS)  # one engine's --in-flight rates
@@ -225,6 +273,20 @@ def main() -> None:
         report = run_arc_programs(args)
         print_arms(report, args.json, {name: f"{name:<12}" for name in ("concatenated", "in-place")},
                    f"on {report['prompts']} compact ARC prompts x n={report['n']}, {report['max_new_tokens']} new tokens")
+        return
+    if args.arc_grammar:
+        if (args.n, args.max_new_tokens) == (10, 32):
+            args.n = 8
+        report = run_arc_grammar(args)
+        if args.json:
+            print(json.dumps(report))
+            return
+        for name in ("free", "grammar"):
+            arm = report[name]
+            print(f"{name:<8}: {arm['well_formed']:>3} of {arm['programs']} programs well-formed in {arm['seconds']} s "
+                  f"({arm['tokens_per_s']} a second, {arm['new_tokens']} new tokens)")
+        ratio = f"{report['ratio']:.2f}x" if report["ratio"] is not None else "unbounded (none well-formed when free)"
+        print(f"ratio {ratio} well-formed programs a second, on {report['prompts']} compact ARC prompts x n={report['n']}")
         return
     if args.sc_generation:
         report = run_sc_generation(args)

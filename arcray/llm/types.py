@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from arcray.errors import ConfigError
 
@@ -65,6 +65,12 @@ class SamplingParams(BaseModel):
         if any(not s for s in value):
             raise ValueError("stop strings must be non-empty")
         return value
+
+    @model_validator(mode="after")
+    def _grammar_ends_the_answer(self) -> "SamplingParams":
+        if self.grammar is not None and self.ignore_eos:
+            raise ValueError("ignore_eos and grammar do not go together: a grammar ends the answer where it is complete")
+        return self
 
     @property
     def greedy(self) -> bool:

@@ -38,6 +38,8 @@ def test_greedy_and_sampled_answers_both_keep_to_it(tiny_backend):
 def test_a_grammar_that_does_not_compile_is_one_line_naming_it(tiny_backend):
     with pytest.raises(ConfigError, match="grammar does not compile"):
         tiny_backend.generate(["hello"], SamplingParams(max_new_tokens=4, grammar="start: (\n"))
+    with pytest.raises(ValueError, match="do not go together"):
+        SamplingParams(max_new_tokens=4, grammar=YES_NO, ignore_eos=True)
 
 
 @pytest.fixture(scope="module")
