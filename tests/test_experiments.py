@@ -95,4 +95,5 @@ def test_the_resolved_experiment_config_is_written_first_with_the_teacher_auto_c
     resolved = json.loads((out / "experiment_config.json").read_text())
     assert resolved["collect"]["teacher"]["backend"] == "search" and resolved["train"]["lora_r"] == 16
     assert resolved["evaluate"]["held_out"] == 0 and resolved["evaluate"]["select_by"] == "train"
-    assert resolved["evaluate"]["population"] == 3 and resolved["prepare"]["render"]["prompt"] == "compact"
+    assert resolved["evaluate"]["population"] == 8 and resolved["evaluate"]["grammar"] == "arcdsl"
+    assert resolved["prepare"]["render"]["prompt"] == "compact"
