@@ -189,12 +189,11 @@ def run_arc_programs(args) -> dict:
 def well_formed(text: str) -> bool:
     """The answer holds a solver the search can read back: 1-3 `grid = primitive(grid, literals…)` lines."""
     from arcray.arc.render import extract_code
-    from arcray.search.program import parse_program
+    from arcray.arc.solver_grammar import read_program
 
     code = extract_code(text) or ""
-    calls = [line.strip().removeprefix("grid = ") for line in code.splitlines() if line.strip().startswith("grid = ")]
     try:
-        return 1 <= len(parse_program(calls)) <= 3 and "return grid" in code
+        return 1 <= len(read_program(code)) <= 3 and "return grid" in code
     except ValueError:
         return False
 

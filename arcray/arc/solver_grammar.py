@@ -24,6 +24,8 @@ import typing
 from typing import Any, Callable
 
 from arcray.search.emit import LIBRARY_IMPORT
+from arcray.search.primitives import PRIMITIVES  # the search's language: the functions a step may call
+from arcray.search.program import Program, parse_program
 
 HEADER = f"```python\n{LIBRARY_IMPORT}\n\n\ndef solve(grid):\n"
 FOOTER = "    return grid\n```"
@@ -43,8 +45,6 @@ def solver_grammar(max_steps: int = 5) -> str:
     """The Lark grammar of a ```python block holding ``solve(grid)`` over 1..``max_steps`` arcdsl calls."""
     if max_steps < 1:
         raise ValueError("max_steps must be at least 1")
-    from arcray.search.primitives import PRIMITIVES  # the search's language: the functions a step may call
-
     rules = [
         f"start: {_literal(HEADER)} step{{1,{max_steps}}} {_literal(FOOTER)}",
         f"step: {_literal(STEP)} call {_literal(chr(10))}",
@@ -97,3 +97,11 @@ def _value(hint: Any, parameter: str, function: str) -> str:
 
 def _literal(text: str) -> str:
     return json.dumps(text)  # a Lark string literal: JSON's escapes are Lark's
+
+
+def read_program(answer: str) -> Program:
+    """The program an answer (or a library solver's code) holds: its ``grid = …`` calls, read back
+    by ``parse_program``; ValueError if one is not a primitive applied to ``grid`` and literals."""
+    step = STEP.lstrip()
+    calls = [line.strip().removeprefix(step) for line in answer.splitlines() if line.strip().startswith(step)]
+    return parse_program(calls)

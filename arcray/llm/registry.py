@@ -60,6 +60,11 @@ def backend_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def grammar_backends() -> list[str]:
+    """The registered backends that can sample to a grammar (their class says ``constrains``)."""
+    return [name for name in backend_names() if getattr(_REGISTRY[name].load_factory(), "constrains", False)]
+
+
 def backend_entry(name: str) -> BackendEntry:
     try:
         return _REGISTRY[name]

@@ -24,6 +24,7 @@ from arcray.arc.tasks import Task, load_tasks, task_from_json
 from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError
 from arcray.llm.config import CacheConfig
+from arcray.llm.registry import grammar_backends
 from arcray.pipelines.progress import Progress
 from arcray.runtime.ray_setup import forwarded_env
 from arcray.runtime.rundir import RunDir
@@ -31,7 +32,6 @@ from arcray.pipelines.teachers import TeacherConfig, build_teacher
 from arcray.validation import RunOut, build_config
 
 DATASET = "distillation_dataset.json"
-LOCAL_ENGINES = ("hf", "vllm")  # the backends that can sample to a grammar
 DATASET_FIELDS = ("task_id", "analyst_spec", "solver_code", "fitness", "train_correct", "test_correct")
 
 
@@ -63,10 +63,13 @@ class CollectConfig(BaseModel):
 
     @model_validator(mode="after")
     def _grammar_needs_a_local_model(self) -> "CollectConfig":
-        if self.evolution.grammar is not None and self.teacher.backend not in LOCAL_ENGINES:
+        if self.evolution.grammar is None:
+            return self
+        local = grammar_backends()
+        if self.teacher.backend not in local:
             raise ValueError(
                 f"evolution.grammar {self.evolution.grammar!r} keeps a local model's answers to the grammar; the "
-                f"{self.teacher.backend} backend cannot: use backend {' or '.join(LOCAL_ENGINES)}, or grammar: null"
+                f"{self.teacher.backend} backend cannot: use backend {' or '.join(local)}, or grammar: null"
             )
         return self
 

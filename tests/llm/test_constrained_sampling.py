@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from arcray.arc.solver_grammar import FOOTER, HEADER, solver_grammar
+from arcray.arc.solver_grammar import FOOTER, HEADER, read_program, solver_grammar
 from arcray.errors import ConfigError
 from arcray.llm import SamplingParams, get_backend
-from arcray.search.program import parse_program
 
 pytest.importorskip("llguidance")
 
@@ -58,8 +57,7 @@ def test_smollm2_under_the_solver_grammar_writes_programs_the_search_reads_back(
     for c in (c for row in answers for c in row):
         assert c.ok and c.finish_reason == "stop" and c.completion_tokens <= 160, c  # 3 calls fit in 160 tokens
         assert c.text.startswith(HEADER) and c.text.endswith(FOOTER), c.text  # the forced opening is in the text
-        calls = [line.removeprefix("    grid = ") for line in c.text.splitlines() if line.startswith("    grid = ")]
-        assert 1 <= len(parse_program(calls)) <= 3, c.text
+        assert 1 <= len(read_program(c.text)) <= 3, c.text
     assert len(set(texts)) > 1  # sampled, not one answer repeated
 
 

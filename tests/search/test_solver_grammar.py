@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from test_search_emit import SAMPLES
 
-from arcray.arc.solver_grammar import FOOTER, HEADER, solver_grammar
+from arcray.arc.solver_grammar import FOOTER, HEADER, read_program, solver_grammar
 from arcray.search.emit import emit_solver
 from arcray.search.primitives import PRIMITIVES
-from arcray.search.program import Step, parse_program
+from arcray.search.program import Step
 
 llguidance = pytest.importorskip("llguidance")
 
@@ -79,5 +79,4 @@ def test_only_the_solver_block_is_in_the_language(accepts):
 
 def test_what_the_language_accepts_the_search_can_read_back():
     program = (Step("tile", (2, 3)), Step("halo", (1, 2, "corner")))
-    calls = [line.removeprefix("    grid = ") for line in answer(program).splitlines() if line.startswith("    grid = ")]
-    assert parse_program(calls) == program
+    assert read_program(answer(program)) == program
