@@ -77,8 +77,6 @@ class _GrammarMask:
     """Masks each row's logits to the tokens its grammar allows next (transformers LogitsProcessor)."""
 
     def __init__(self, constraint: Constraint, rows: int, prompt_width: int) -> None:
-        import numpy as np
-
         self.constraint = constraint
         self.prompt_width = prompt_width
         self.matchers = []
@@ -88,7 +86,6 @@ class _GrammarMask:
             self.matchers.append(matcher)
         self.executor = constraint._module.LLExecutor()
         self.bitmask = constraint._module.numpy.allocate_token_bitmask(rows, constraint.vocab_size)
-        self.bits = np.arange(32, dtype=np.int32)
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         import numpy as np
@@ -106,6 +103,7 @@ class _GrammarMask:
                 eos = self.constraint.eos
                 self.bitmask[row] = 0
                 self.bitmask[row, eos // 32] = np.uint32(1 << (eos % 32)).view(np.int32)
-        allowed = (self.bitmask[:, :, None] >> self.bits) & 1  # rows x words x 32 bits, low bit first
-        allowed = torch.from_numpy(allowed.reshape(len(self.matchers), -1)[:, : scores.shape[1]].astype(bool))
-        return scores.masked_fill(~allowed.to(scores.device), float("-inf"))
+        # token t is bit t % 32 of word t // 32: the words' little-endian bytes, unpacked low bit first
+        words = self.bitmask.astype("<i4", copy=False).view(np.uint8)
+        allowed = np.unpackbits(words, axis=1, bitorder="little")[:, : scores.shape[1]].astype(bool)
+        return scores.masked_fill(~torch.from_numpy(allowed).to(scores.device), float("-inf"))
