@@ -221,9 +221,9 @@ def run_arc_grammar(args) -> dict:
             good = sum(well_formed(c.text) for c in answers)
             arms[name] = {"seconds": round(seconds, 1), "programs": len(answers), "well_formed": good,
                           "new_tokens": sum(c.completion_tokens for c in answers),
-                          "tokens_per_s": round(good / seconds, 3)}  # print_arms' rate column: well-formed programs a second
+                          "programs_per_s": round(good / seconds, 3)}  # well-formed programs a second
     return {"model": args.model, "prompts": len(messages), "n": args.n, **arms,
-            "ratio": round(arms["grammar"]["tokens_per_s"] / arms["free"]["tokens_per_s"], 2) if arms["free"]["well_formed"] else None}
+            "ratio": round(arms["grammar"]["programs_per_s"] / arms["free"]["programs_per_s"], 2) if arms["free"]["well_formed"] else None}
 
 
 def print_arms(report: dict, as_json: bool, labels: dict[str, str], footer: str) -> None:
@@ -283,7 +283,7 @@ def main() -> None:
         for name in ("free", "grammar"):
             arm = report[name]
             print(f"{name:<8}: {arm['well_formed']:>3} of {arm['programs']} programs well-formed in {arm['seconds']} s "
-                  f"({arm['tokens_per_s']} a second, {arm['new_tokens']} new tokens)")
+                  f"({arm['programs_per_s']} a second, {arm['new_tokens']} new tokens)")
         ratio = f"{report['ratio']:.2f}x" if report["ratio"] is not None else "unbounded (none well-formed when free)"
         print(f"ratio {ratio} well-formed programs a second, on {report['prompts']} compact ARC prompts x n={report['n']}")
         return
