@@ -195,13 +195,15 @@ def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated:
         f = r["figures"]
         rows.append({"student": name, "tasks": r["attempted"], "solved (pass@2)": f"{r['solved_pass2']} · " + format_figure(f["solved"]),
                      "solved (pass@1)": format_figure(f["solved_first"]), "a program fits the train pairs": format_figure(f["train_fit"]),
-                     "runnable programs": format_figure(f["runnable"]), "submission score": r["submission_score"]})
+                     "runnable programs": format_figure(f["runnable"]),
+                     "programs of the right output size": format_figure(f["sized"]) if "sized" in f else "—",
+                     "submission score": r["submission_score"]})
     scores = {name: [TaskScore(**t) for t in r["tasks"]] for name, r in evaluated.items()}
     effect = ""
     if {"base", "fine-tuned"} <= scores.keys():
-        gain = {field: paired_difference(scores["fine-tuned"], scores["base"], field) for field in ("solved", "runnable")}
+        gain = {field: paired_difference(scores["fine-tuned"], scores["base"], field) for field in ("solved", "runnable", "sized")}
         effect = (f"Fine-tuned minus base on the same tasks (paired bootstrap, 95%): solved {format_figure(gain['solved'])}, "
-                  f"runnable {format_figure(gain['runnable'])}.")
+                  f"runnable {format_figure(gain['runnable'])}, right output size {format_figure(gain['sized'])}.")
     bars = bar_plot(out / "students.png", ["solved (pass@2)", "train-fit", "runnable programs"],
                     {name: [r["figures"]["solved"]["value"], r["figures"]["train_fit"]["value"], r["figures"]["runnable"]["value"]]
                      for name, r in evaluated.items()},
@@ -224,6 +226,7 @@ def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated:
         "Each figure is the share over held-out tasks with its 95% bootstrap interval over tasks. Solved: every test output "
         "matched by one of two attempts (pass@2) or by the first (pass@1); the attempts are the best two distinct grids of the "
         "k sampled programs, ranked by the train pairs only. Runnable: the program returned a grid for every train input. "
+        "Right output size: its grids had the expected size on every train input (whether it read the task's size rule). "
         + (f"Sampling: {sampling}" if sampling else "") + "\n\n"
         + markdown_table(rows) + ("\n\n" + effect if effect else "")
         + "\n\nSolved tasks: " + "; ".join(f"{name}: {', '.join(ids) or 'none'}" for name, ids in solved.items())

@@ -36,6 +36,8 @@ class CandidateRecord(Record):
     test_correct: int = 0
     runnable_share: float = Field(0.0, description="share of inputs on which the solver returned a grid")
     train_runnable: bool = Field(False, description="it returned a grid for every train input")
+    train_sized: bool | None = Field(None, description="it returned a grid of the expected size for every train input "
+                                     "(None: a record written before this was kept)")
     test_outputs: list[Any] = Field(default_factory=list, description="its grid per test input (None where it failed): "
                                     "the submission's second attempt comes from here")
     failures: list[str] = Field(default_factory=list, description="feedback for each example it got wrong")

@@ -76,6 +76,13 @@ class FitnessResult:
         return all(e.outcome.ok for e in self.examples if e.split == "train")
 
     @property
+    def train_sized(self) -> bool:
+        """It returned a grid of the expected size for every train input: it read the task's size rule, whatever it
+        got right inside the grid (the first thing a program must get right, and the easiest to see)."""
+        return all(e.outcome.ok and e.expected is not None and _size(e.outcome.grid) == _size(e.expected)
+                   for e in self.examples if e.split == "train")
+
+    @property
     def runnable_share(self) -> float:
         """Share of examples on which the solver ran and returned a grid."""
         return sum(e.outcome.ok for e in self.examples) / max(len(self.examples), 1)
@@ -112,3 +119,7 @@ def evaluate_solver(code: str, task: Task, sandbox: Sandbox) -> FitnessResult:
         test_total=sum(r.expected is not None for r in test),
         examples=results,
     )
+
+
+def _size(grid: Grid) -> tuple[int, int]:
+    return len(grid), len(grid[0]) if grid else 0

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from arcray.arc.facts import task_facts
 from arcray.arc.grid import Grid
 from arcray.arc.tasks import Task
 
@@ -29,6 +30,8 @@ class RenderConfig(BaseModel):
     prompt: Literal["full", "compact"] = Field(
         "full", description="full: the teacher's instructions (numpy, the standard library); compact: a two-line "
         "instruction to write solve(grid) with arcdsl, for a small student's token budget")
+    facts: bool = Field(False, description="end with one line of what every train pair shows: the output size's rule "
+                        "and the colours added and removed (arcray/arc/facts.py), for a small student to condition on")
     library: bool = Field(False, description="also list arcdsl: in the full prompt one line per function with its "
                           "docstring (a teacher such as Gemini); in the compact one each primitive's name(parameters)")
 
@@ -60,6 +63,8 @@ def render_task(task: Task, config: RenderConfig = DEFAULT_RENDER) -> str:
         if config.include_test_outputs and example.output is not None:
             block += "\n" + _labelled("Output", example.output, config)
         parts.append(block)
+    if config.facts and (facts := task_facts(task)):
+        parts.append(facts)
     return "\n\n".join(parts)
 
 

@@ -58,10 +58,12 @@ class TaskScore:
     train_fit: bool  # some program fits every train pair
     runnable: float  # share of its programs that returned a grid for every train input
     programs: int
+    sized: float = 0.0  # share of its programs whose grids had the expected size on every train input
+
 
     def as_dict(self) -> dict[str, Any]:
         return {"task_id": self.task_id, "solved": self.solved, "solved_first": self.solved_first,
-                "train_fit": self.train_fit, "runnable": round(self.runnable, 4), "programs": self.programs}
+                "train_fit": self.train_fit, "runnable": round(self.runnable, 4), "programs": self.programs, "sized": round(self.sized, 4)}
 
 
 def score_task(task: Task, attempt: Attempt, attempts: list[list[Grid]]) -> TaskScore:
@@ -76,6 +78,7 @@ def score_task(task: Task, attempt: Attempt, attempts: list[list[Grid]]) -> Task
         train_fit=any(c.train_correct == total for c in programs),
         runnable=sum(c.train_runnable for c in programs) / len(programs) if programs else 0.0,
         programs=len(programs),
+        sized=sum(bool(c.train_sized) for c in programs) / len(programs) if programs else 0.0,
     )
 
 
@@ -108,6 +111,7 @@ def figures(scores: Sequence[TaskScore]) -> dict[str, dict[str, float]]:
         "solved_first": figure([s.solved_first for s in scores]),
         "train_fit": figure([s.train_fit for s in scores]),
         "runnable": figure([s.runnable for s in scores]),
+        "sized": figure([s.sized for s in scores]),
     }
 
 

@@ -56,6 +56,7 @@ class Candidate:
             test_correct=self.test_correct,
             runnable_share=round(self.result.runnable_share, 4) if self.result else 0.0,
             train_runnable=bool(self.result) and self.result.train_runnable,
+            train_sized=bool(self.result) and self.result.train_sized,
             test_outputs=self.result.test_outputs() if self.result else [],
             failures=[e.feedback() for e in self.result.examples if not e.correct] if self.result else [],
             error=self.error,

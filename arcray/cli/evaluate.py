@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "well-formed solver of 1-3 arcdsl calls (hf or vllm students)")
     parser.add_argument("--prompt", choices=("full", "compact"), help="the prompt the student was trained on (compact: "
                         "`arcray prepare --prompt compact`; default full)")
+    parser.add_argument("--facts", action="store_true", help="end the prompt with a line of what the train pairs show "
+                        "(the output size's rule, colours added and removed); prepare and evaluate alike")
     parser.add_argument("--concurrency", type=int, help=with_default("model replicas (actors)", EvaluateConfig, "concurrency"))
     parser.add_argument("--gpu", action="store_true", help="one GPU per replica")
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="a folder or a storage URI (s3://…)")
@@ -53,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     fields = {"concurrency": args.concurrency} if args.concurrency is not None else {}
     if args.prompt == "compact":
         fields["render"] = {"prompt": "compact", "test_inputs": False}
+    if args.facts:
+        fields["render"] = {**fields.get("render", {}), "facts": True}
     config = EvaluateConfig.build(student=student, tasks=args.tasks, ids=args.ids, limit=args.limit, max_cells=args.max_cells, evolution=evolution,
                                   num_gpus_per_actor=1.0 if args.gpu else 0.0, out=args.out, **fields)
     summary = run_evaluate(config, progress=not args.json)

@@ -27,6 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prompt", choices=("full", "compact"), help="the student's prompt: full (the teacher's "
                         "instructions, the spec before the code) or compact (the pairs and one line; evaluate with "
                         "`arcray evaluate --prompt compact`); default full")
+    parser.add_argument("--facts", action="store_true", help="end the prompt with a line of what the train pairs show "
+                        "(the output size's rule, colours added and removed); prepare and evaluate alike")
     from arcray.engine import EngineConfig
 
     engine = parser.add_argument_group("data engine (ARC collections; the training side only)")
@@ -34,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     engine.add_argument("--colours", type=int, metavar="N", help=with_default("colour permutations per solved task", EngineConfig, "colour_permutations"))
     engine.add_argument("--hindsight", type=int, metavar="N", help=with_default("relabelled unfit programs per task", EngineConfig, "hindsight"))
     engine.add_argument("--synthetic", type=int, metavar="N", help=with_default("synthetic tasks", EngineConfig, "synthetic"))
+    engine.add_argument("--random", type=int, metavar="N",
+                        help=with_default("random-program tasks (every primitive)", EngineConfig, "random"))
     engine.add_argument("--no-engine", action="store_true", help="the teachers' solved tasks only, nothing derived")
     engine.add_argument("--max-train-examples", type=int, metavar="N", help="keep at most N training examples (solved ones "
                         "first, up to --solved-share of them; the rest derived, kind by kind)")
@@ -51,11 +55,14 @@ def run(args: argparse.Namespace) -> int:
              if getattr(args, k) is not None}
     if args.prompt == "compact":
         given["render"] = {"prompt": "compact", "test_inputs": False}
+    if args.facts:
+        given["render"] = {**given.get("render", {}), "facts": True}
     engine = {field: getattr(args, flag) for field, flag in (("symmetries", "symmetries"), ("colour_permutations", "colours"),
-                                                              ("hindsight", "hindsight"), ("synthetic", "synthetic"))
+                                                              ("hindsight", "hindsight"), ("synthetic", "synthetic"),
+                                                              ("random", "random"))
               if getattr(args, flag) is not None}
     if args.no_engine:
-        engine = {"symmetries": 0, "colour_permutations": 0, "alternatives": False, "hindsight": 0, "synthetic": 0}
+        engine = {"symmetries": 0, "colour_permutations": 0, "alternatives": False, "hindsight": 0, "synthetic": 0, "random": 0}
     config = build_config(PrepareConfig, "prepare", sources=args.sources, out=args.out, max_tokens=args.max_tokens,
                           tokenizer=args.tokenizer, min_fitness=args.min_fitness, engine=engine, **given)
     stats = run_prepare(config)

@@ -22,10 +22,13 @@ class EngineConfig(BaseModel):
                            "without fitting, relabelled as the solution of the task made of their own outputs")
     synthetic: int = Field(0, ge=0, le=100_000, description="synthetic tasks: a DSL program of one training task "
                            "run on another's inputs")
+    random: int = Field(0, ge=0, le=100_000, description="random tasks: a random well-formed program over the "
+                        "whole DSL (every primitive, parameters drawn from their types) run on a training task's inputs")
+    random_steps: int = Field(2, ge=1, le=5, description="calls in a random program, at most (one in most of them)")
     seed: int = Field(0, description="which symmetries, permutations and pairings are drawn")
     workers: int = Field(2, ge=1, le=64, description="sandboxes verifying examples at once")
     timeout_s: float = Field(2.0, gt=0, le=60, description="seconds one derived solver may take per grid")
 
     @property
     def derives(self) -> bool:
-        return bool(self.symmetries or self.colour_permutations or self.alternatives or self.hindsight or self.synthetic)
+        return bool(self.symmetries or self.colour_permutations or self.alternatives or self.hindsight or self.synthetic or self.random)

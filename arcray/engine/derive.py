@@ -8,7 +8,9 @@ From each task and what its teacher wrote (an :class:`~arcray.arc.attempt.Attemp
   permuted, with the correspondingly transformed program (the ARChitects' augmentation);
 - ``hindsight``: a program that ran on the task's inputs without fitting becomes the solution of
   the task made of those inputs and its own outputs (SOAR's and CodeIt's hindsight relabelling);
-- ``synthetic``: a DSL program of one task run on another task's inputs.
+- ``synthetic``: a DSL program of one task run on another task's inputs;
+- ``random``: a random well-formed program over the whole DSL run on a task's inputs
+  (:mod:`arcray.engine.random_programs`), so the student sees every call, not only the solved ones.
 
 Every derived example is run in the sandbox before it is kept: a transformed program must
 reproduce its transformed train pairs and answer every test input; a relabelled one defines its
@@ -29,11 +31,12 @@ from arcray.arc.sandbox import Outcome, SandboxConfig
 from arcray.arc.tasks import Example, Task
 from arcray.engine import transforms as tf
 from arcray.engine.config import EngineConfig
+from arcray.engine.random_programs import random_program
 from arcray.engine.verify import Job, reproduces, run_jobs, trivial
 from arcray.search.emit import emit_solver
 from arcray.search.program import Program, Step, parse_program
 
-KINDS = ("solved", "alternative", "symmetry", "colour", "hindsight", "synthetic")
+KINDS = ("solved", "alternative", "symmetry", "colour", "hindsight", "synthetic", "random")
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ def derive(sources: Sequence[tuple[Task, Attempt]], config: EngineConfig, sandbo
             if program:
                 programs.append((task.id, program))
     proposals += _synthetic(sources, programs, config, rng, docstrings)
+    proposals += _random(sources, config, rng, docstrings)
     return _judge(proposals, config, sandbox)
 
 
@@ -181,6 +185,19 @@ def _synthetic(sources: Sequence[tuple[Task, Attempt]], programs: list[tuple[str
         task = rng.choice([t for t in tasks if t.id != owner] or tasks)
         out.append(_Proposal("synthetic", task, _inputs(task), _emit(program, docstrings),
                              f"the program of {owner} on the inputs of {task.id}", None))
+    return out
+
+
+def _random(sources: Sequence[tuple[Task, Attempt]], config: EngineConfig, rng: random.Random,
+            docstrings: bool) -> list[_Proposal]:
+    tasks = [task for task, _ in sources]
+    out = []
+    for _ in range(config.random if tasks else 0):
+        task = rng.choice(tasks)
+        colours = sorted({c for grid in _inputs(task) for row in grid for c in row})
+        program = random_program(rng, colours, config.random_steps)
+        out.append(_Proposal("random", task, _inputs(task), _emit(program, docstrings),
+                             f"a random program on the inputs of {task.id}", None))
     return out
 
 

@@ -126,7 +126,8 @@ class SearchCollectionTeacher:
             generation=1, origin=origin, code=code or None, program=[step.call_source() for step in program],
             fitness=result.fitness, train_correct=result.train_correct, test_correct=result.test_correct,
             runnable_share=round(result.runnable_share, 4), train_runnable=result.train_runnable,
-            test_outputs=result.test_outputs(), failures=[e.feedback() for e in result.examples if not e.correct],
+            train_sized=result.train_sized, test_outputs=result.test_outputs(),
+            failures=[e.feedback() for e in result.examples if not e.correct],
         )
 
     def close(self) -> None:

@@ -36,8 +36,12 @@ def test_wrong_solver_scores_zero_with_feedback(sandbox):
     result = evaluate_solver(IDENTITY, task, sandbox)
     assert result.fitness == 0.0 and not result.solved and result.runnable_share == 1.0
     assert "wrong cells" in result.examples[0].feedback()
+    assert result.train_sized  # every grid the right size, though wrong inside
     shape = evaluate_solver("def solve(grid):\n    return [[1]]\n", task, sandbox)
     assert "wrong shape: produced 1x1" in shape.examples[0].feedback()
+    assert shape.train_runnable and not shape.train_sized
+    raising = evaluate_solver("def solve(grid):\n    raise KeyError('x')\n", task, sandbox)
+    assert not raising.train_sized
 
 
 def test_partial_fitness_counts_train_and_test_separately(sandbox):

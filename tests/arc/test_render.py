@@ -1,5 +1,5 @@
 from arcray.arc.render import RenderConfig, extract_code, render_grid, render_task
-from arcray.arc.tasks import Example, Task
+from arcray.arc.tasks import Example, Task, load_tasks
 
 GRID = [[0, 1, 2], [3, 4, 5]]
 
@@ -48,3 +48,24 @@ def test_the_compact_student_prompt_and_the_library_for_a_teacher():
     full = prompts.programmer_prompt(task, "", RenderConfig(library=True))[1]["content"]
     assert "from arcdsl import *" in full and 'gravity(grid: grid, direction: "down" | "up" | "left" | "right") -> grid' in full and "Test 1" in full
     assert "arcdsl" not in prompts.programmer_prompt(task, "", RenderConfig())[1]["content"]
+
+
+def test_the_facts_line_states_what_every_train_pair_shows():
+    from arcray.arc.facts import task_facts
+
+    tasks = {t.id: t for t in load_tasks("arc1/train", ids=["007bbfb7", "b1948b0a", "0520fde7", "6d0aefbc", "1cf80156", "5bd6f4ac"])}
+    assert task_facts(tasks["007bbfb7"]) == "Output size: input x3 rows, x3 columns. Colours added: none; removed: none."
+    assert task_facts(tasks["b1948b0a"]) == "Output size: same as the input. Colours added: 2; removed: 6."
+    assert task_facts(tasks["0520fde7"]).startswith("Output size: always 3x3.")  # 3x7 -> 3x3: not a scale
+    assert task_facts(tasks["6d0aefbc"]).startswith("Output size: input x1 rows, x2 columns.")
+    assert task_facts(tasks["1cf80156"]).startswith("Output size: smaller than the input, varying.")
+    assert task_facts(tasks["5bd6f4ac"]).startswith("Output size: input /3 rows, /3 columns.")
+
+
+def test_the_facts_come_from_every_train_pair_and_never_from_a_test_output():
+    shown = Task("t", (Example([[1, 0]], [[2, 0]]), Example([[3, 3]], [[3, 3, 3, 3]])), (Example([[1]], [[7, 7]]),))
+    config = RenderConfig(prompt="compact", test_inputs=False, max_train_pairs=1, facts=True)
+    text = render_task(shown, config)
+    assert "Example 2" not in text and text.endswith("Output size: larger than the input, varying. Colours added: 2; removed: 1.")
+    assert "7" not in text
+    assert "Colours" not in render_task(shown, RenderConfig(prompt="compact"))

@@ -24,6 +24,15 @@ def test_the_two_attempts_are_the_best_two_distinct_grids_by_the_train_pairs():
     assert score.solved and not score.solved_first and score.train_fit and score.runnable == 1.0
 
 
+def test_the_share_of_programs_of_the_right_output_size_is_scored_per_task():
+    sized = candidate("a", 0, [[2]]).model_copy(update={"train_sized": True})
+    wrong_size = candidate("b", 0, [[2]]).model_copy(update={"train_sized": False})
+    older = candidate("c", 0, [[2]])  # a record from before the field: not counted as sized
+    attempt = Attempt(task_id=TASK.id, train_total=3, generations=[[sized, wrong_size, older, sized]])
+    score = score_task(TASK, attempt, two_attempts(attempt, 1))
+    assert score.sized == 0.5 and score.as_dict()["sized"] == 0.5 and score.runnable == 1.0
+
+
 def test_a_test_output_never_steers_the_ranking():
     wrong_but_shorter = candidate("a", 3, [[2]])
     right_but_longer = candidate("aaaa", 3, RIGHT)

@@ -114,6 +114,36 @@ def test_synthetic_tasks_run_one_tasks_program_on_anothers_inputs(collected):
         assert owner != example.source and reproduces(example)
 
 
+def test_random_programs_over_the_whole_dsl_become_verified_tasks(collected):
+    from arcray.arc.solver_grammar import read_program
+    from arcray.engine.verify import trivial
+
+    result = derive(collected, EngineConfig(**{**NOTHING, "random": 40, "seed": 3}), SandboxConfig())
+    made = by(result, "random")
+    assert len(made) >= 5 and sum(result.rejected.values()) + len(made) == 40  # each proposal kept or refused, with a reason
+    assert len({(e.source, e.code) for e in made}) == len(made)  # one program may relabel two tasks' inputs
+    for example in made:
+        assert example.how == f"a random program on the inputs of {example.source}" and 1 <= len(read_program(example.code)) <= 2
+        pairs = (*example.task.train, *example.task.test)
+        assert trivial([e.input for e in pairs], [e.output for e in pairs]) is None and reproduces(example)
+
+
+def test_random_programs_draw_every_call_from_its_declared_types():
+    import random
+
+    from arcray.engine.random_programs import random_program
+    from arcray.search.primitives import PRIMITIVES
+    from arcray.search.program import parse_program
+
+    rng = random.Random(0)
+    programs = [random_program(rng, [1, 2], max_steps=2) for _ in range(600)]
+    names = {step.name for program in programs for step in program}
+    assert names == set(PRIMITIVES)  # recolour (the search's closing map) too: the grammar allows it
+    assert {len(p) for p in programs} == {1, 2}
+    for program in programs:  # every one is a program the student could write: it reads back as itself
+        assert parse_program([step.call_source() for step in program]) == program
+
+
 def test_free_form_solvers_are_wrapped_in_source(collected):
     task = load_tasks("arc1/train", ids=["67a3c6ac"])[0]
     code = "def solve(grid):\n    return [row[::-1] for row in grid]\n"

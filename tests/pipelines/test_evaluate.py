@@ -49,3 +49,4 @@ def test_two_distinct_attempts_and_the_raw_completions(local_ray, fake_gemini, t
     assert summary["solved_pass2"] == 1 and summary["distinct_second_attempts"] == 1
     assert summary["figures"]["solved"] == {"value": 1.0, "low": 1.0, "high": 1.0}
     assert summary["runnable_share"] == 1.0 and summary["tasks"][0]["train_fit"]
+    assert summary["sized_share"] == 1.0 and all(c["train_sized"] for c in candidates)  # both fit: the right size too
