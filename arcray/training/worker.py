@@ -76,9 +76,7 @@ def sft_args(config: TrainConfig, output_dir: str, *, on_gpu: bool, evaluate: bo
         max_length=config.max_length,
         packing=False,
         padding_free=False,
-        # batches of similar lengths leave little padding; one example a step has none to save, and grouping would
-        # only order the epoch long-to-short in runs of a dozen, the shortest (small grids) always last
-        train_sampling_strategy="group_by_length" if config.batch_size > 1 else "random",
+        train_sampling_strategy="group_by_length",  # batches of similar lengths: little padding left
         dataset_num_proc=None,
         # precision and memory
         bf16=bf16,
