@@ -11,12 +11,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from arcray.arc.grid import Grid
+from arcray.arc.grid import Grid, shape
 from arcray.arc.tasks import Task
-
-
-def _shape(grid: Grid) -> tuple[int, int]:
-    return len(grid), len(grid[0])
 
 
 def _factor(ratio: Fraction) -> str | None:
@@ -30,7 +26,7 @@ def _factor(ratio: Fraction) -> str | None:
 
 def size_fact(pairs: list[tuple[Grid, Grid]]) -> str:
     """How every output's size follows from its input's: the same, a fixed scale, a fixed size, or neither."""
-    shapes = [(_shape(i), _shape(o)) for i, o in pairs]
+    shapes = [(shape(i), shape(o)) for i, o in pairs]
     if all(a == b for a, b in shapes):
         return "Output size: same as the input."
     rows = {Fraction(o[0], i[0]) for i, o in shapes}

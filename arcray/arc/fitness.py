@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from arcray.arc.grid import Grid
+from arcray.arc.grid import Grid, shape
 from arcray.arc.sandbox import Outcome, Sandbox
 from arcray.arc.tasks import Task
 
@@ -79,7 +79,7 @@ class FitnessResult:
     def train_sized(self) -> bool:
         """It returned a grid of the expected size for every train input: it read the task's size rule, whatever it
         got right inside the grid (the first thing a program must get right, and the easiest to see)."""
-        return all(e.outcome.ok and e.expected is not None and _size(e.outcome.grid) == _size(e.expected)
+        return all(e.outcome.ok and e.expected is not None and shape(e.outcome.grid) == shape(e.expected)
                    for e in self.examples if e.split == "train")
 
     @property
@@ -119,7 +119,3 @@ def evaluate_solver(code: str, task: Task, sandbox: Sandbox) -> FitnessResult:
         test_total=sum(r.expected is not None for r in test),
         examples=results,
     )
-
-
-def _size(grid: Grid) -> tuple[int, int]:
-    return len(grid), len(grid[0]) if grid else 0

@@ -60,10 +60,10 @@ class TaskScore:
     programs: int
     sized: float = 0.0  # share of its programs whose grids had the expected size on every train input
 
-
     def as_dict(self) -> dict[str, Any]:
         return {"task_id": self.task_id, "solved": self.solved, "solved_first": self.solved_first,
-                "train_fit": self.train_fit, "runnable": round(self.runnable, 4), "programs": self.programs, "sized": round(self.sized, 4)}
+                "train_fit": self.train_fit, "runnable": round(self.runnable, 4), "programs": self.programs,
+                "sized": round(self.sized, 4)}
 
 
 def score_task(task: Task, attempt: Attempt, attempts: list[list[Grid]]) -> TaskScore:

@@ -57,18 +57,23 @@ def solver_grammar(max_steps: int = 5) -> str:
     return "\n".join(rules) + "\n"
 
 
-def _call(name: str, function: Callable[..., Any]) -> str:
-    """``"upscale(grid, " INT ", " INT ")"``: the call with each parameter's literal form."""
+def call_parameters(function: Callable[..., Any]) -> list[tuple[str, Any]]:
+    """A primitive's parameters after the grid (which always comes first, as `grid`), each with its type hint."""
     plain = inspect.unwrap(function)
     hints = typing.get_type_hints(plain)
-    parameters = list(inspect.signature(plain).parameters)[1:]  # the grid comes first, always as `grid`
+    return [(parameter, hints.get(parameter, Any)) for parameter in list(inspect.signature(plain).parameters)[1:]]
+
+
+def _call(name: str, function: Callable[..., Any]) -> str:
+    """``"upscale(grid, " INT ", " INT ")"``: the call with each parameter's literal form."""
+    parameters = call_parameters(function)
     if not parameters:
         return _literal(f"{name}(grid)")
     parts = [_literal(f"{name}(grid, ")]
-    for index, parameter in enumerate(parameters):
+    for index, (parameter, hint) in enumerate(parameters):
         if index:
             parts.append(_literal(", "))
-        parts.append(_value(hints.get(parameter, Any), parameter, name))
+        parts.append(_value(hint, parameter, name))
     parts.append(_literal(")"))
     return " ".join(parts)
 

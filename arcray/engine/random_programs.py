@@ -14,13 +14,12 @@ program does anything worth learning is for the sandbox and :func:`arcray.engine
 from __future__ import annotations
 
 import functools
-import inspect
 import random
 import types
 import typing
 from typing import Any, Sequence
 
-from arcray.arc.solver_grammar import COLOUR_PARAMETERS
+from arcray.arc.solver_grammar import COLOUR_PARAMETERS, call_parameters
 from arcray.search.primitives import PRIMITIVES
 from arcray.search.program import Program, Step
 
@@ -32,12 +31,7 @@ NEW_COLOUR = 0.5  # the chance that a colour parameter names any colour rather t
 @functools.lru_cache(maxsize=1)
 def _signatures() -> dict[str, list[tuple[str, Any]]]:
     """Each primitive's parameters after the grid, with their type hints (every call the solver grammar allows)."""
-    out = {}
-    for name, primitive in sorted(PRIMITIVES.items()):
-        plain = inspect.unwrap(primitive.function)
-        hints = typing.get_type_hints(plain)
-        out[name] = [(p, hints.get(p, Any)) for p in list(inspect.signature(plain).parameters)[1:]]
-    return out
+    return {name: call_parameters(primitive.function) for name, primitive in sorted(PRIMITIVES.items())}
 
 
 def _value(hint: Any, parameter: str, colours: Sequence[int], rng: random.Random) -> Any:
