@@ -34,13 +34,13 @@ from arcray.training.prepare import PrepareConfig, run_prepare
 from arcray.validation import build_config
 
 KEYS = ("out", "student", "warmup", "measure", "generate", "sampling", "train")
-SMOKE = {
-    "measure": {"math": {"source": "arith", "split": "heldout", "seed": 0, "limit": 4}, "code": None, "n": 4,
-                "max_new_tokens": 96},
-    "generate": {"math": {"source": "arith", "split": "train", "seed": 0, "limit": 16}, "code": None, "max_new_tokens": 96},
+SMOKE = {  # every stage runs, on as little as still says something: it is CI's end-to-end run of the experiment
+    "measure": {"math": {"source": "arith", "split": "heldout", "seed": 0, "limit": 2}, "code": None, "n": 3,
+                "max_new_tokens": 64},
+    "generate": {"math": {"source": "arith", "split": "train", "seed": 0, "limit": 8}, "code": None, "max_new_tokens": 64},
     "train": {"epochs": 1, "grad_accum": 1, "load_in_4bit": False},
 }
-SMOKE_WARMUP = {"data": {"limit": 16}, "train": {"epochs": 1}}
+SMOKE_WARMUP = {"data": {"limit": 8}, "train": {"epochs": 1}}
 METRICS = ("consistency", "distinct_responses", "tie_rate", "accuracy", "maj_accuracy")
 CATEGORIES = ("math", "code")
 

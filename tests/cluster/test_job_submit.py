@@ -29,11 +29,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def ray_head(tmp_path):
+@pytest.fixture(scope="module")
+def ray_head(tmp_path_factory):
+    # One head for the module's tests: starting and stopping one takes about 40 s on 2 cores.
     # Ray's socket paths must stay under ~107 characters: a short session folder, not tmp_path.
     temp_dir = tempfile.mkdtemp(prefix="arcray-head-", dir="/tmp")
-    token = tmp_path / "auth_token"
+    token = tmp_path_factory.mktemp("head") / "auth_token"
     token.write_text(uuid.uuid4().hex)
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
     env.pop("RAY_ADDRESS", None)
