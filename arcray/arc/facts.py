@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from arcray.arc.grid import Grid, shape
+from arcray.arc.grid import Grid, colours, shape
 from arcray.arc.tasks import Task
 
 
@@ -48,11 +48,10 @@ def colour_fact(pairs: list[tuple[Grid, Grid]]) -> str:
     added: set[int] = set()
     removed: set[int] = set()
     for grid_in, grid_out in pairs:
-        seen_in = {c for row in grid_in for c in row}
-        seen_out = {c for row in grid_out for c in row}
+        seen_in, seen_out = colours(grid_in), colours(grid_out)
         added |= seen_out - seen_in
         removed |= seen_in - seen_out
-    words = lambda colours: ", ".join(map(str, sorted(colours))) or "none"  # noqa: E731
+    words = lambda some: ", ".join(map(str, sorted(some))) or "none"  # noqa: E731
     return f"Colours added: {words(added)}; removed: {words(removed)}."
 
 

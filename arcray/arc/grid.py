@@ -45,3 +45,8 @@ def validate_grid(value: Any, *, max_side: int = MAX_SIDE) -> Grid:
 def shape(grid: Grid) -> tuple[int, int]:
     """(rows, columns) of a grid."""
     return len(grid), len(grid[0])
+
+
+def colours(grid: Grid) -> set[int]:
+    """The colours a grid has."""
+    return {c for row in grid for c in row}

@@ -22,6 +22,19 @@ def add_max_cells(parser: argparse.ArgumentParser) -> None:
                         "(train pairs and test inputs; about its tokens)")
 
 
+def add_facts(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--facts", action="store_true", help="end the prompt with a line of what the train pairs show "
+                        "(the output size's rule, colours added and removed); prepare and evaluate alike")
+
+
+def render_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The student's prompt as --prompt and --facts say (prepare and evaluate must render it alike)."""
+    render: dict[str, Any] = {"prompt": "compact", "test_inputs": False} if args.prompt == "compact" else {}
+    if args.facts:
+        render["facts"] = True
+    return {"render": render} if render else {}
+
+
 def task_source_help() -> str:
     """Every registered ARC task source, as its spec syntax (the registry is the one list)."""
     from arcray.arc.sources import all_sources

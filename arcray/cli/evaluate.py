@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from arcray.cli._common import add_json_flag, add_task_selection, print_json
+from arcray.cli._common import add_facts, add_json_flag, add_task_selection, print_json, render_fields
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,8 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "well-formed solver of 1-3 arcdsl calls (hf or vllm students)")
     parser.add_argument("--prompt", choices=("full", "compact"), help="the prompt the student was trained on (compact: "
                         "`arcray prepare --prompt compact`; default full)")
-    parser.add_argument("--facts", action="store_true", help="end the prompt with a line of what the train pairs show "
-                        "(the output size's rule, colours added and removed); prepare and evaluate alike")
+    add_facts(parser)
     parser.add_argument("--concurrency", type=int, help=with_default("model replicas (actors)", EvaluateConfig, "concurrency"))
     parser.add_argument("--gpu", action="store_true", help="one GPU per replica")
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="a folder or a storage URI (s3://…)")
@@ -53,10 +52,7 @@ def run(args: argparse.Namespace) -> int:
              if getattr(args, k) is not None}
     evolution = {**STUDENT_EVOLUTION.model_dump(), **given}
     fields = {"concurrency": args.concurrency} if args.concurrency is not None else {}
-    if args.prompt == "compact":
-        fields["render"] = {"prompt": "compact", "test_inputs": False}
-    if args.facts:
-        fields["render"] = {**fields.get("render", {}), "facts": True}
+    fields.update(render_fields(args))
     config = EvaluateConfig.build(student=student, tasks=args.tasks, ids=args.ids, limit=args.limit, max_cells=args.max_cells, evolution=evolution,
                                   num_gpus_per_actor=1.0 if args.gpu else 0.0, out=args.out, **fields)
     summary = run_evaluate(config, progress=not args.json)

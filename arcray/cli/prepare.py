@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from arcray.cli._common import add_json_flag, print_json
+from arcray.cli._common import add_facts, add_json_flag, print_json, render_fields
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,8 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prompt", choices=("full", "compact"), help="the student's prompt: full (the teacher's "
                         "instructions, the spec before the code) or compact (the pairs and one line; evaluate with "
                         "`arcray evaluate --prompt compact`); default full")
-    parser.add_argument("--facts", action="store_true", help="end the prompt with a line of what the train pairs show "
-                        "(the output size's rule, colours added and removed); prepare and evaluate alike")
+    add_facts(parser)
     from arcray.engine import EngineConfig
 
     engine = parser.add_argument_group("data engine (ARC collections; the training side only)")
@@ -53,10 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     given = {k: getattr(args, k) for k in ("val_fraction", "seed", "max_train_examples", "solved_share")
              if getattr(args, k) is not None}
-    if args.prompt == "compact":
-        given["render"] = {"prompt": "compact", "test_inputs": False}
-    if args.facts:
-        given["render"] = {**given.get("render", {}), "facts": True}
+    given.update(render_fields(args))
     engine = {field: getattr(args, flag) for field, flag in (("symmetries", "symmetries"), ("colour_permutations", "colours"),
                                                               ("hindsight", "hindsight"), ("synthetic", "synthetic"),
                                                               ("random", "random"))

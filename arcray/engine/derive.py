@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from arcray.arc.attempt import Attempt, CandidateRecord
-from arcray.arc.grid import Grid
+from arcray.arc.grid import Grid, colours
 from arcray.arc.sandbox import Outcome, SandboxConfig
 from arcray.arc.tasks import Example, Task
 from arcray.engine import transforms as tf
@@ -194,9 +194,9 @@ def _random(sources: Sequence[tuple[Task, Attempt]], config: EngineConfig, rng: 
     out = []
     for _ in range(config.random if tasks else 0):
         task = rng.choice(tasks)
-        colours = sorted({c for grid in _inputs(task) for row in grid for c in row})
-        program = random_program(rng, colours, config.random_steps)
-        out.append(_Proposal("random", task, _inputs(task), _emit(program, docstrings),
+        inputs = _inputs(task)
+        program = random_program(rng, sorted(set().union(*map(colours, inputs))), config.random_steps)
+        out.append(_Proposal("random", task, inputs, _emit(program, docstrings),
                              f"a random program on the inputs of {task.id}", None))
     return out
 

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Sequence
 
-from arcray.arc.grid import Grid
+from arcray.arc.grid import Grid, colours
 from arcray.arc.sandbox import Outcome, Sandbox, SandboxConfig
 
 
@@ -56,7 +56,7 @@ def trivial(inputs: Sequence[Grid], outputs: Sequence[Grid]) -> str | None:
     one colour everywhere, or the same output for every input."""
     if any(i == o for i, o in zip(inputs, outputs)):
         return "an output equals its input"
-    if any(len({c for row in o for c in row}) == 1 for o in outputs):
+    if any(len(colours(o)) == 1 for o in outputs):
         return "an output is a single colour"
     if len(outputs) > 1 and all(o == outputs[0] for o in outputs):
         return "every input gets the same output"
