@@ -196,7 +196,7 @@ def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated:
         rows.append({"student": name, "tasks": r["attempted"], "solved (pass@2)": f"{r['solved_pass2']} · " + format_figure(f["solved"]),
                      "solved (pass@1)": format_figure(f["solved_first"]), "a program fits the train pairs": format_figure(f["train_fit"]),
                      "runnable programs": format_figure(f["runnable"]),
-                     "programs of the right output size": format_figure(f["sized"]) if "sized" in f else "—",
+                     "programs of the right output size": format_figure(f["sized"]),
                      "submission score": r["submission_score"]})
     scores = {name: [TaskScore(**t) for t in r["tasks"]] for name, r in evaluated.items()}
     effect = ""
