@@ -51,8 +51,11 @@ def colour_fact(pairs: list[tuple[Grid, Grid]]) -> str:
         seen_in, seen_out = colours(grid_in), colours(grid_out)
         added |= seen_out - seen_in
         removed |= seen_in - seen_out
-    words = lambda some: ", ".join(map(str, sorted(some))) or "none"  # noqa: E731
-    return f"Colours added: {words(added)}; removed: {words(removed)}."
+    return f"Colours added: {_listed(added)}; removed: {_listed(removed)}."
+
+
+def _listed(some: set[int]) -> str:
+    return ", ".join(map(str, sorted(some))) or "none"
 
 
 def task_facts(task: Task) -> str:
