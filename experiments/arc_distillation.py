@@ -22,6 +22,7 @@ from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError, ConfigError
 from arcray.experiment import EXPERIMENT_CONFIG, Finished, load_experiment_config, run_script, section
 from arcray.llm.registry import student_config
+from arcray.arc.exemplars import POOL_FILE, load_pool
 from arcray.arc.tasks import load_tasks
 from arcray.pipelines.collect import CollectConfig, run_collect
 from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
@@ -164,12 +165,15 @@ def evaluate(plan: ArcDistillation, trained: dict[str, Any]) -> dict[str, dict[s
         where, count = dict(tasks=plan.collect.tasks, ids=ids), len(ids)
     model = plan.train.model
     fields = section.student
+    render = plan.prepare.render
+    if render.exemplars:  # the training side's programs, as prepare listed them in the training prompts
+        render = render.model_copy(update={"exemplar_pool": load_pool(plan.prepare.out / POOL_FILE)})
     students = {"base": student_config(model, **fields), "fine-tuned": student_config(model, trained["adapter"], **fields)}
     results = {}
     for name, student in students.items():
         print(f"[4/4] evaluate the {name} student on {count} held-out tasks", flush=True)
         results[name] = run_evaluate(EvaluateConfig.build(student=student, **where, evolution=section.evolution(),
-                                                          render=plan.prepare.render, tasks_per_actor=section.tasks_per_actor,
+                                                          render=render, tasks_per_actor=section.tasks_per_actor,
                                                           num_cpus_per_actor=section.num_cpus_per_actor
                                                           or (1.0 if section.num_gpus_per_actor else float(os.cpu_count() or 1)),
                                                           num_gpus_per_actor=section.num_gpus_per_actor,

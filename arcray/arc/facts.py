@@ -43,7 +43,7 @@ def size_fact(pairs: list[tuple[Grid, Grid]]) -> str:
                               "larger than the input, varying." if larger else "varying.")
 
 
-def colour_fact(pairs: list[tuple[Grid, Grid]]) -> str:
+def colour_changes(pairs: list[tuple[Grid, Grid]]) -> tuple[set[int], set[int]]:
     """The colours some output has that its input lacks, and the other way round."""
     added: set[int] = set()
     removed: set[int] = set()
@@ -51,6 +51,12 @@ def colour_fact(pairs: list[tuple[Grid, Grid]]) -> str:
         seen_in, seen_out = colours(grid_in), colours(grid_out)
         added |= seen_out - seen_in
         removed |= seen_in - seen_out
+    return added, removed
+
+
+def colour_fact(pairs: list[tuple[Grid, Grid]]) -> str:
+    """The colours added and removed, as the prompt's words."""
+    added, removed = colour_changes(pairs)
     return f"Colours added: {_listed(added)}; removed: {_listed(removed)}."
 
 
@@ -58,9 +64,14 @@ def _listed(some: set[int]) -> str:
     return ", ".join(map(str, sorted(some))) or "none"
 
 
+def train_pairs(task: Task) -> list[tuple[Grid, Grid]]:
+    """Every train pair that has its output (what the facts are computed from; never a test output)."""
+    return [(e.input, e.output) for e in task.train if e.output is not None]
+
+
 def task_facts(task: Task) -> str:
     """One line about every train pair of ``task``: its size rule, then its colours."""
-    pairs = [(e.input, e.output) for e in task.train if e.output is not None]
+    pairs = train_pairs(task)
     if not pairs:
         return ""
     return f"{size_fact(pairs)} {colour_fact(pairs)}"

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from arcray.arc.exemplars import Exemplar
 from arcray.arc.facts import task_facts
 from arcray.arc.grid import Grid
 from arcray.arc.tasks import Task
@@ -34,6 +35,10 @@ class RenderConfig(BaseModel):
                         "and the colours added and removed (arcray/arc/facts.py), for a small student to condition on")
     library: bool = Field(False, description="also list arcdsl: in the full prompt one line per function with its "
                           "docstring (a teacher such as Gemini); in the compact one each primitive's name(parameters)")
+    exemplars: int = Field(0, ge=0, le=16, description="end the prompt with the programs of this many training-side solved "
+                           "tasks whose facts are nearest the task's (arcray/arc/exemplars.py); prepare and evaluate alike")
+    exemplar_pool: tuple[Exemplar, ...] = Field((), description="the training side's programs they are drawn from: "
+                                                 "prepare builds it and writes exemplars.json; evaluation loads that file")
 
 
 DEFAULT_RENDER = RenderConfig()

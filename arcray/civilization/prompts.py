@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 from string import Template
+from typing import Iterable
 
+from arcray.arc.exemplars import render_exemplars, shown
 from arcray.arc.fitness import FitnessResult
 from arcray.arc.render import RenderConfig, render_grid, render_task
 from arcray.arc.tasks import Task
@@ -56,12 +58,19 @@ def analyst_prompt(task: Task, render: RenderConfig) -> list[Message]:
     return _chat(template("analyst").substitute(task=render_task(task, render)))
 
 
-def programmer_prompt(task: Task, spec: str, render: RenderConfig) -> list[Message]:
-    """The Programmer's prompt; the compact one (a student's) is the task and one line (plus the spec, if any)."""
+def programmer_prompt(task: Task, spec: str, render: RenderConfig, *, own: tuple[str, ...] | None = None,
+                      exclude: Iterable[str] = ()) -> list[Message]:
+    """The Programmer's prompt; the compact one (a student's) is the task and one line (plus the spec, if any).
+
+    With ``render.exemplars`` it ends with the programs of the nearest training-side tasks; a training
+    example passes its ``own`` answer (listed among them) and its source task to ``exclude``."""
+    listed = render_exemplars(shown(render.exemplar_pool, task, render.exemplars, own=own, exclude=exclude))
+    listed = f"\n\n{listed}" if listed else ""
     if render.prompt == "compact":
-        return _chat(template("programmer_compact").substitute(task=render_task(task, render)).rstrip() + _specification(spec), render)
+        user = template("programmer_compact").substitute(task=render_task(task, render)).rstrip() + _specification(spec)
+        return _chat(user + listed, render)
     user = template("programmer").substitute(task=render_task(task, render), specification=_specification(spec))
-    return _chat(user + (_library() if render.library else ""))
+    return _chat(user + (_library() if render.library else "") + listed)
 
 
 def refiner_prompt(task: Task, spec: str, code: str, result: FitnessResult | None, render: RenderConfig, *, grids: bool) -> list[Message]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from arcray.experiment import load_yaml_config  # noqa: F401  (re-exported: sub-commands read YAML as the scripts do)
@@ -27,11 +28,25 @@ def add_facts(parser: argparse.ArgumentParser) -> None:
                         "(the output size's rule, colours added and removed); prepare and evaluate alike")
 
 
+def add_exemplars(parser: argparse.ArgumentParser, *, pool: bool = False) -> None:
+    parser.add_argument("--exemplars", type=int, metavar="N", help="end the prompt with the programs of the N training-side "
+                        "solved tasks nearest the task by its facts (arcray/arc/exemplars.py); prepare and evaluate alike")
+    if pool:
+        parser.add_argument("--exemplar-pool", type=Path, metavar="FILE", help="with --exemplars: the exemplars.json "
+                            "that `arcray prepare` wrote in its --out")
+
+
 def render_fields(args: argparse.Namespace) -> dict[str, Any]:
-    """The student's prompt as --prompt and --facts say (prepare and evaluate must render it alike)."""
+    """The student's prompt as --prompt, --facts and --exemplars say (prepare and evaluate must render it alike)."""
     render: dict[str, Any] = {"prompt": "compact", "test_inputs": False} if args.prompt == "compact" else {}
     if args.facts:
         render["facts"] = True
+    if args.exemplars:
+        render["exemplars"] = args.exemplars
+    if getattr(args, "exemplar_pool", None):
+        from arcray.arc.exemplars import load_pool
+
+        render["exemplar_pool"] = load_pool(args.exemplar_pool)
     return {"render": render} if render else {}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from arcray.cli._common import add_facts, add_json_flag, add_task_selection, print_json, render_fields
+from arcray.cli._common import add_exemplars, add_facts, add_json_flag, add_task_selection, print_json, render_fields
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prompt", choices=("full", "compact"), help="the prompt the student was trained on (compact: "
                         "`arcray prepare --prompt compact`; default full)")
     add_facts(parser)
+    add_exemplars(parser, pool=True)
     parser.add_argument("--concurrency", type=int, help=with_default("model replicas (actors)", EvaluateConfig, "concurrency"))
     parser.add_argument("--gpu", action="store_true", help="one GPU per replica")
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="a folder or a storage URI (s3://…)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from arcray.cli._common import add_facts, add_json_flag, print_json, render_fields
+from arcray.cli._common import add_exemplars, add_facts, add_json_flag, print_json, render_fields
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "instructions, the spec before the code) or compact (the pairs and one line; evaluate with "
                         "`arcray evaluate --prompt compact`); default full")
     add_facts(parser)
+    add_exemplars(parser)
     from arcray.engine import EngineConfig
 
     engine = parser.add_argument_group("data engine (ARC collections; the training side only)")

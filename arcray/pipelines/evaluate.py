@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from arcray.arc.attempt import attempts_from_json, latest
 
@@ -52,6 +52,13 @@ class EvaluateConfig(BaseModel):
     num_cpus_per_actor: float = Field(1.0, gt=0)
     num_gpus_per_actor: float = Field(0.0, ge=0)
     out: RunOut = Field(description="run directory: a path or a storage URI")
+
+    @model_validator(mode="after")
+    def _exemplars_have_a_pool(self) -> "EvaluateConfig":
+        if self.render.exemplars and not self.render.exemplar_pool:
+            raise ValueError(f"render.exemplars is {self.render.exemplars} but there is no pool to draw them from: pass "
+                             "--exemplar-pool DATA/exemplars.json (written by the `arcray prepare` the student was trained on)")
+        return self
 
     @classmethod
     def build(cls, **fields: Any) -> "EvaluateConfig":

@@ -24,6 +24,7 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ConfigDict, Field
 
 from arcray.arc.attempt import ATTEMPTS, MIN_FITNESS, Attempt, attempts_from_json, latest
+from arcray.arc.exemplars import POOL_FILE, Exemplar, exemplar, in_language, program_steps, save_pool
 from arcray.arc.render import RenderConfig
 from arcray.arc.sandbox import SandboxConfig
 from arcray.arc.tasks import Task, load_tasks
@@ -64,9 +65,18 @@ def assistant_answer(spec: str, code: str) -> str:
     return f"{spec}\n\n{block}" if spec else block
 
 
-def arc_examples(run_path: Path, config: PrepareConfig) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Chat examples from a collection run: the engine's verified examples for the training side's
-    tasks, the solved tasks alone for the validation side; and what the engine rejected, by reason."""
+class Collection(BaseModel):
+    """A collection run's usable attempts, split by task into the training and the validation side."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    path: Path
+    threshold: float
+    training: list[tuple[Task, Attempt]]
+    validation: list[tuple[Task, Attempt]]
+
+
+def load_collection(run_path: Path, config: PrepareConfig) -> Collection:
     run = RunDir(run_path)
     config_path = run.file("config.json")
     if not config_path.exists():
@@ -75,29 +85,51 @@ def arc_examples(run_path: Path, config: PrepareConfig) -> tuple[list[dict[str, 
     threshold = collected.get("min_fitness", MIN_FITNESS) if config.min_fitness is None else config.min_fitness
     attempts = [a for a in latest(attempts_from_json(run.read_records(ATTEMPTS), where=str(run.file(ATTEMPTS)))).values()
                 if a.failure_kind is None]
-    if not attempts:
-        return [], {}
-    tasks = {t.id: t for t in load_tasks(collected["tasks"], ids=[a.task_id for a in attempts])}
+    tasks = {t.id: t for t in load_tasks(collected["tasks"], ids=[a.task_id for a in attempts])} if attempts else {}
     sides: dict[bool, list[tuple[Task, Attempt]]] = {True: [], False: []}
     for attempt in attempts:
         sides[in_validation(f"arc/{attempt.task_id}", config.val_fraction, config.seed)].append((tasks[attempt.task_id], attempt))
+    return Collection(path=run_path, threshold=threshold, training=sides[False], validation=sides[True])
+
+
+def exemplar_pool(collections: Iterable[Collection]) -> tuple[Exemplar, ...]:
+    """The training side's verified solvers written in the student's language (every line a ``grid = f(grid, …)``
+    call): what a prompt's exemplars are drawn from. The validation side never contributes."""
+    pool = []
+    for collection in collections:
+        for task, attempt in collection.training:
+            if attempt.verified(collection.threshold) and attempt.solver_code:
+                made = exemplar(task, attempt.solver_code)
+                if in_language(made.steps):
+                    pool.append(made)
+    return tuple(pool)
+
+
+def arc_examples(collection: Collection, config: PrepareConfig) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Chat examples from a collection run: the engine's verified examples for the training side's
+    tasks, the solved tasks alone for the validation side; and what the engine rejected, by reason.
+    ``config.render`` carries the exemplar pool where the prompt lists exemplars."""
+    threshold = collection.threshold
+    if not collection.training and not collection.validation:
+        return [], {}
     solved_only = EngineConfig(symmetries=0, colour_permutations=0, alternatives=False, hindsight=0, synthetic=0,
                                workers=config.engine.workers, timeout_s=config.engine.timeout_s)
     docstrings = config.render.prompt == "full"
     examples: list[dict[str, Any]] = []
     rejected: dict[str, int] = {}
-    for held_out, pairs in sides.items():
+    source = str(collection.path)
+    for held_out, pairs in ((True, collection.validation), (False, collection.training)):
         engine = derive(pairs, solved_only if held_out else config.engine, config.sandbox, min_fitness=threshold,
                         docstrings=docstrings)
         by_task = {t.id: a for t, a in pairs}
         for made in engine.examples:
-            examples.append(_chat_example(made, by_task[made.source], config.render, len(examples), str(run_path)))
+            examples.append(_chat_example(made, by_task[made.source], config.render, len(examples), source))
         # A solver at or above the threshold that does not fit every train pair: the plan's dataset keeps it as written.
         derived_solved = {m.source for m in engine.examples if m.kind == "solved"}
         for task, attempt in pairs:
             if attempt.verified(threshold) and task.id not in derived_solved:
                 made = Derived("solved", task.id, task, attempt.solver_code or "", "the teacher's solver as recorded")
-                examples.append(_chat_example(made, attempt, config.render, len(examples), str(run_path)))
+                examples.append(_chat_example(made, attempt, config.render, len(examples), source))
         for reason, count in engine.rejected.items():
             rejected[reason] = rejected.get(reason, 0) + count
     return examples, rejected
@@ -105,7 +137,9 @@ def arc_examples(run_path: Path, config: PrepareConfig) -> tuple[list[dict[str, 
 
 def _chat_example(made: Derived, attempt: Attempt, render: RenderConfig, number: int, source: str) -> dict[str, Any]:
     spec = attempt.analyst_spec if made.kind == "solved" and render.prompt == "full" else ""
-    messages = prompts.programmer_prompt(made.task, "", render)
+    # Its own answer is listed among the exemplars (never its source task's other programs): the student learns to choose.
+    own = program_steps(made.code)
+    messages = prompts.programmer_prompt(made.task, "", render, own=own if in_language(own) else None, exclude=(made.source,))
     messages.append({"role": "assistant", "content": assistant_answer(spec, made.code)})
     suffix = "" if made.kind == "solved" else f"/{made.kind}/{number}"
     return {"id": f"arc/{made.source}{suffix}", "group": f"arc/{made.source}", "kind": f"arc/{made.kind}",
@@ -139,9 +173,12 @@ def in_validation(group: str, fraction: float, seed: int) -> bool:
 def run_prepare(config: PrepareConfig) -> dict[str, Any]:
     examples: list[dict[str, Any]] = []
     rejected: dict[str, int] = {}
+    collections = {source: load_collection(source, config) for source in config.sources if source.is_dir()}
+    pool = exemplar_pool(collections.values())
+    arc_config = config.model_copy(update={"render": config.render.model_copy(update={"exemplar_pool": pool})})
     for source in config.sources:
         if source.is_dir():
-            made, refused = arc_examples(source, config)
+            made, refused = arc_examples(collections[source], arc_config)
             examples.extend(made)
             for reason, count in refused.items():
                 rejected[reason] = rejected.get(reason, 0) + count
@@ -173,6 +210,8 @@ def run_prepare(config: PrepareConfig) -> dict[str, Any]:
     if config.max_train_examples is not None and len(split["train"]) > config.max_train_examples:
         split["train"], capped = _capped(split["train"], config.max_train_examples, config.seed, config.solved_share)
     _save(config.out, split)
+    if collections:  # what evaluation's prompts list exemplars from (render.exemplars), whether or not these do
+        save_pool(pool, config.out / POOL_FILE)
     kept = split["train"] + split["validation"]
     stats = {
         "examples": len(kept),
@@ -185,6 +224,7 @@ def run_prepare(config: PrepareConfig) -> dict[str, Any]:
         "rejected_by_engine": dict(sorted(rejected.items())),
         "tokens": _length_stats([e["tokens"] for e in kept if e.get("tokens") is not None] or None),
         "train_tokens": sum(e.get("tokens") or 0 for e in split["train"]),
+        "exemplar_pool": len(pool),
         "config": config.model_dump(mode="json"),
     }
     RunDir(config.out).write_json("stats.json", stats)

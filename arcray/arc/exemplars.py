@@ -1,0 +1,122 @@
+"""Programs of similar solved tasks, shown in a student's prompt: retrieval by what the train pairs show.
+
+A 135M student trained on a few dozen examples learns a prior over its training programs, not a
+mapping from grids to programs (docs/engine.md, runs 1-19), and a prior cannot beat the base
+model's favourites. What the records say does work is conditioning on the task's facts: 8
+programs drawn from the training-side tasks whose size rule is the held-out task's own solve about
+three times as many held-out tasks as 8 drawn from all of them. So the prompt can carry that
+conditioning itself: the programs of the ``count`` training-side tasks whose facts (the output
+size's rule, the colours added and removed: ``arcray.arc.facts``) are nearest the task's, and the
+student learns to choose among them and adapt them (copying from the context is what a small
+transformer does best). The pool is the training side's verified solvers only, written by
+``arcray prepare`` to ``exemplars.json``; a task never sees its own program except as the answer of
+a training example, so nothing of a held-out task reaches a prompt.
+
+Retrieval is this file's own twenty lines rather than a vector index: the pool holds tens to
+thousands of programs and the similarity is four comparisons of facts, not an embedding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from arcray.arc.facts import colour_changes, size_fact, train_pairs
+from arcray.arc.tasks import Task
+from arcray.errors import ArcrayError
+
+POOL_FILE = "exemplars.json"
+HEADING = "Programs of similar solved tasks:"
+
+
+class Exemplar(BaseModel):
+    """One training-side task's verified program, with the facts it is retrieved by."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task: str
+    size: str
+    added: tuple[int, ...]
+    removed: tuple[int, ...]
+    steps: tuple[str, ...]  # the solver's body, one ``grid = f(grid, …)`` line each (no ``return``)
+
+
+def facts_of(task: Task) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
+    pairs = train_pairs(task)
+    added, removed = colour_changes(pairs)
+    return size_fact(pairs), tuple(sorted(added)), tuple(sorted(removed))
+
+
+def program_steps(code: str) -> tuple[str, ...]:
+    """The body lines of a ``solve(grid)`` source, without its ``return grid`` and any docstring."""
+    body = code.split("def solve(grid):", 1)[-1]
+    lines = [line.strip() for line in body.splitlines()]
+    return tuple(line for line in lines if line and line != "return grid" and not line.startswith(('"""', "'''", "#")))
+
+
+def in_language(steps: tuple[str, ...]) -> bool:
+    """Whether a program is the student's kind (every line a ``grid = f(grid, …)`` call), fit to list as an exemplar."""
+    return bool(steps) and all(line.startswith("grid = ") for line in steps)
+
+
+def exemplar(task: Task, code: str, *, name: str | None = None) -> Exemplar:
+    size, added, removed = facts_of(task)
+    return Exemplar(task=name or task.id, size=size, added=added, removed=removed, steps=program_steps(code))
+
+
+def _likeness(a: Exemplar, size: str, added: tuple[int, ...], removed: tuple[int, ...]) -> float:
+    """The size rule first (it decides most of what a program can be), then each colour change."""
+    return 4.0 * (a.size == size) + (a.added == added) + (a.removed == removed) + 0.5 * (bool(a.added) == bool(added))
+
+
+def nearest(pool: Sequence[Exemplar], task: Task, count: int, *, exclude: Iterable[str] = ()) -> list[Exemplar]:
+    """The ``count`` most alike programs of other tasks, each program once; ties go by task id (stable)."""
+    size, added, removed = facts_of(task)
+    skip = {task.id, *exclude}
+    ranked = sorted((e for e in pool if e.task not in skip), key=lambda e: (-_likeness(e, size, added, removed), e.task))
+    chosen: list[Exemplar] = []
+    for candidate in ranked:
+        if len(chosen) == count:
+            break
+        if all(candidate.steps != c.steps for c in chosen):
+            chosen.append(candidate)
+    return chosen
+
+
+def shown(pool: Sequence[Exemplar], task: Task, count: int, *, own: tuple[str, ...] | None = None,
+          exclude: Iterable[str] = ()) -> list[tuple[str, ...]]:
+    """What a prompt lists: the nearest programs; in a training example, its own answer among them at a
+    position fixed by the task (so the student learns to choose from the list, not to copy the first)."""
+    if count <= 0:
+        return []
+    if own is None:
+        return [e.steps for e in nearest(pool, task, count, exclude=exclude)]
+    others = [e.steps for e in nearest(pool, task, count, exclude=exclude) if e.steps != own][: count - 1]
+    at = int.from_bytes(hashlib.sha256(f"{task.id}:{own}".encode()).digest()[:4], "big") % (len(others) + 1)
+    return [*others[:at], own, *others[at:]]
+
+
+def render_exemplars(programs: Sequence[tuple[str, ...]]) -> str:
+    """The block a prompt ends with: each program's lines as the solver writes them, a blank line between."""
+    if not programs:
+        return ""
+    return HEADING + "\n" + "\n\n".join("\n".join(f"    {line}" for line in steps) for steps in programs)
+
+
+def save_pool(pool: Sequence[Exemplar], path: Path) -> None:
+    path.write_text(json.dumps([e.model_dump(mode="json") for e in pool], indent=1))
+
+
+def load_pool(path: Path) -> tuple[Exemplar, ...]:
+    """The pool ``arcray prepare`` wrote; one line naming the fix when it is missing or not a pool."""
+    if not path.is_file():
+        raise ArcrayError(f"no exemplar pool at {path}: pass the {POOL_FILE} that `arcray prepare` wrote in its --out "
+                          "(the same prepare whose --exemplars the student was trained with)")
+    try:
+        return tuple(Exemplar.model_validate(e) for e in json.loads(path.read_text()))
+    except (ValueError, TypeError, ValidationError) as error:
+        raise ArcrayError(f"{path} is not an exemplar pool ({type(error).__name__}); write it again with `arcray prepare`") from None
