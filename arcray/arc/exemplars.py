@@ -18,6 +18,7 @@ thousands of programs and the similarity is four comparisons of facts, not an em
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from pathlib import Path
@@ -52,10 +53,21 @@ def facts_of(task: Task) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
 
 
 def program_steps(code: str) -> tuple[str, ...]:
-    """The body lines of a ``solve(grid)`` source, without its ``return grid`` and any docstring."""
-    body = code.split("def solve(grid):", 1)[-1]
-    lines = [line.strip() for line in body.splitlines()]
-    return tuple(line for line in lines if line and line != "return grid" and not line.startswith(('"""', "'''", "#")))
+    """The statements of a ``solve(grid)`` source as written, one a line, without its docstring and final
+    ``return grid``; () when the source does not parse or defines no ``solve``."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return ()
+    solve = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "solve"), None)
+    if solve is None:
+        return ()
+    body = list(solve.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        body = body[1:]
+    if body and isinstance(body[-1], ast.Return) and isinstance(body[-1].value, ast.Name) and body[-1].value.id == "grid":
+        body = body[:-1]
+    return tuple(" ".join((ast.get_source_segment(code, statement) or ast.unparse(statement)).split()) for statement in body)
 
 
 def in_language(steps: tuple[str, ...]) -> bool:

@@ -102,3 +102,29 @@ def test_the_exported_dataset_carries_standalone_numpy_solvers(collection):
             task = tasks[attempt.task_id]
             outcomes = sandbox.run(row["solver_code"], [e.input for e in task.test])
             assert [o.grid for o in outcomes] == [e.output for e in task.test]
+
+
+def test_exemplars_come_from_the_training_side_and_a_training_prompt_lists_its_own_answer(collection):
+    from arcray.arc.exemplars import HEADING, POOL_FILE, load_pool, program_steps
+    from arcray.civilization import prompts
+
+    config = PrepareConfig(sources=[collection / "collect"], out=collection / "exemplars", val_fraction=0.3, seed=0,
+                           render=RenderConfig(prompt="compact", test_inputs=False, exemplars=3),
+                           engine=EngineConfig(symmetries=2, colour_permutations=1, hindsight=0, synthetic=0))
+    stats = run_prepare(config)
+    pool = load_pool(collection / "exemplars" / POOL_FILE)
+    assert len(pool) == stats["exemplar_pool"] >= 3
+    held_out = {t for t in TASKS if in_validation(f"arc/{t}", 0.3, 0)}
+    assert held_out and not {e.task for e in pool} & held_out  # a held-out task's program is never an exemplar
+    rows = [json.loads(line) for line in (collection / "exemplars" / "train.jsonl").read_text().splitlines()]
+    for row in rows:
+        prompt, answer = row["messages"][-2]["content"], row["messages"][-1]["content"]
+        listed = prompt.split(HEADING, 1)[1]
+        own = "\n".join(f"    {line}" for line in program_steps(answer.strip("`").removeprefix("python")))
+        assert own in listed, row["id"]
+        assert 2 <= listed.count("grid = ") and len(listed.strip().split("\n\n")) == 3
+    # Evaluation renders a held-out task from the same pool: three other tasks' programs, never its own.
+    render = config.render.model_copy(update={"exemplar_pool": pool})
+    for task in load_tasks("arc1/train", ids=sorted(held_out)):
+        listed = prompts.programmer_prompt(task, "", render)[-1]["content"].split(HEADING, 1)[1]
+        assert len(listed.strip().split("\n\n")) == 3
