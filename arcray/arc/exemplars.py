@@ -75,9 +75,9 @@ def in_language(steps: tuple[str, ...]) -> bool:
     return bool(steps) and all(line.startswith("grid = ") for line in steps)
 
 
-def exemplar(task: Task, code: str, *, name: str | None = None) -> Exemplar:
+def exemplar(task: Task, code: str) -> Exemplar:
     size, added, removed = facts_of(task)
-    return Exemplar(task=name or task.id, size=size, added=added, removed=removed, steps=program_steps(code))
+    return Exemplar(task=task.id, size=size, added=added, removed=removed, steps=program_steps(code))
 
 
 def _likeness(a: Exemplar, size: str, added: tuple[int, ...], removed: tuple[int, ...]) -> float:

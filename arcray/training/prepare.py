@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import json
 import statistics
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -65,10 +66,9 @@ def assistant_answer(spec: str, code: str) -> str:
     return f"{spec}\n\n{block}" if spec else block
 
 
-class Collection(BaseModel):
+@dataclass(frozen=True)
+class Collection:
     """A collection run's usable attempts, split by task into the training and the validation side."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
     path: Path
     threshold: float
