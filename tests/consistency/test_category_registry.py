@@ -197,4 +197,4 @@ def test_the_built_ins_are_the_plans():
     assert tuple(CATEGORIES) == ("math", "code", "reasoning", "creativity", "knowledge", "instruction")
     assert dict(DEFAULT_SOURCES) == {"math": "arith", "code": "humaneval"}
     assert [name for name in CATEGORIES if get_category(name).needs_sandbox] == ["code"]
-    assert get_category("code").requires == ("tests",)
+    assert get_category("code").requires == ("tests", "entry_point")

@@ -1,14 +1,16 @@
 """Confinement by the operating system: the bubblewrap command line that holds the sandbox worker.
 
-The warm worker (:mod:`arcray.arc.sandbox._zygote`) and every child it forks run inside one
+The sandbox worker (:mod:`arcray.arc.sandbox.worker`: a supervisor, a warm template, one child per
+evaluation) runs inside one
 bubblewrap (``bwrap``) sandbox, which the caller starts:
 
 - user, mount, PID, network, IPC, UTS and cgroup namespaces of their own; inside, the user is
   ``nobody`` (65534) with no capabilities (bounding set empty) and ``no_new_privs``;
 - a root that is read-only and holds only what a solver needs: the Python install (its
   ``site-packages`` hidden behind empty read-only mounts), the system's shared libraries, the
-  packages named in :attr:`SandboxConfig.packages` (numpy, arcdsl) under ``/arcray/site``, the worker
-  script, ``/dev/null``, ``/dev/zero`` and ``/dev/urandom``;
+  packages named in :attr:`SandboxConfig.packages` (numpy, arcdsl) under ``/arcray/site``, the worker's
+  own modules under ``/arcray/worker``, ``/dev/null``, ``/dev/zero`` and ``/dev/urandom`` (no
+  ``/dev/shm``: no POSIX shared memory);
 - no ``/proc``, no ``/sys``, no ``/etc`` beyond the dynamic linker's cache, no home, no task
   files, no repository: nothing a solver could read an answer or a key from;
 - a private tmpfs at ``/tmp`` capped at :attr:`SandboxConfig.scratch_mb`, the only place a
@@ -35,7 +37,7 @@ from pathlib import Path
 
 SANDBOX_UID = 65534  # nobody
 SITE = "/arcray/site"
-ZYGOTE = "/arcray/zygote.py"
+WORKER = "/arcray/worker"
 SCRATCH = "/tmp"
 _SYSTEM_PREFIXES = ("/usr", "/usr/local", "/")
 _LIBRARY_DIRS = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/lib", "/lib64", "/lib32")
@@ -110,9 +112,9 @@ def package_binds(packages: tuple[str, ...]) -> list[tuple[str, str]]:
     return binds
 
 
-def bwrap_command(bwrap: str, zygote: Path, *, packages: tuple[str, ...], scratch_bytes: int,
+def bwrap_command(bwrap: str, worker: Path, *, packages: tuple[str, ...], scratch_bytes: int,
                   env: dict[str, str]) -> list[str]:
-    """The full ``bwrap … python -I zygote`` command line for one sandbox worker."""
+    """The full ``bwrap … python -I /arcray/worker/main.py`` command line for one sandbox worker."""
     args = [bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
             "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--as-pid-1", "--clearenv",
             "--hostname", "sandbox"]
@@ -134,11 +136,11 @@ def bwrap_command(bwrap: str, zygote: Path, *, packages: tuple[str, ...], scratc
     for device in _DEVICES:
         if os.path.exists(device):
             args += ["--dev-bind", device, device]
-    args += ["--ro-bind", str(zygote), ZYGOTE, "--size", str(scratch_bytes), "--tmpfs", SCRATCH,
+    args += ["--ro-bind", str(worker), WORKER, "--size", str(scratch_bytes), "--tmpfs", SCRATCH,
              "--remount-ro", "/", "--chdir", SCRATCH]
     for name, value in env.items():
         args += ["--setenv", name, value]
-    return args + [os.path.realpath(sys.executable), "-I", ZYGOTE, "--scratch", SCRATCH, "--site", SITE, *preload_option(packages)]
+    return args + [os.path.realpath(sys.executable), "-I", f"{WORKER}/main.py", "--scratch", SCRATCH, "--site", SITE, *preload_option(packages)]
 
 
 def preload_option(packages: tuple[str, ...]) -> list[str]:

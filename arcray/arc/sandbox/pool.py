@@ -1,13 +1,17 @@
 """The caller's side of the sandbox: a warm worker process, reused between calls.
 
-``Sandbox.run(code, inputs)`` sends the source and inputs to a warm worker
-(:mod:`arcray.arc.sandbox._zygote`) that runs inside a bubblewrap sandbox
-(:mod:`arcray.arc.sandbox.confine`) and forks a confined child per evaluation.
+``Sandbox.run(code, inputs)`` sends the source and inputs to a worker
+(:mod:`arcray.arc.sandbox.worker`) that runs inside a bubblewrap sandbox
+(:mod:`arcray.arc.sandbox.confine`): its supervisor has a warm template, which never sees a
+request, fork one confined child per evaluation, and decides the outcome from what it observes.
+``Sandbox.test_function`` judges a CODE answer with the answer and the tests in two processes.
 Replies are read bounded in size and nesting (:mod:`arcray.arc.sandbox.wire`), every grid
 is re-validated here as plain lists of ints, so nothing the solver built (an object whose
 ``__eq__`` always says True, say) ever reaches a comparison, and every message is stripped
 of control characters. A worker that hangs, dies or talks nonsense is killed with its whole
-sandbox and replaced on the next call.
+sandbox and replaced on the next call; a worker that says it is no longer fit (a child it could
+not reap, a scratch folder it could not empty) is replaced and the request sent again, so the
+evaluation is unaffected.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ from arcray.arc.sandbox.wire import parse_reply
 from arcray.errors import warn
 from arcray.text import printable
 
-_ZYGOTE = Path(__file__).with_name("_zygote.py")
+_WORKER = Path(__file__).with_name("worker")
 _START_TIMEOUT_S = 60.0
+_SETTLE_SLACK_S = 20.0  # a worker settles the last evaluation (reaping, cleanup: at most 2 x 5 s) before the next
 _REPLY_LIMIT = 16 * 1024 * 1024
 _MESSAGE_LIMIT = 2000
 _WORKER_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
@@ -62,6 +67,7 @@ class Sandbox:
         self.seccomp = False
         self.confined = False
         self.last_stdout = ""
+        self.last_children = 0  # processes the last call forked (at most one per input; two for a function)
 
     # -- lifecycle
 
@@ -97,13 +103,13 @@ class Sandbox:
         if bwrap is None and not confine.unconfined_allowed(self.config.allow_unconfined):
             raise SandboxUnavailable(f"the sandbox cannot confine solvers here: bubblewrap (bwrap) is not installed; {confine.INSTALL_HINT}")
         if bwrap:
-            command = confine.bwrap_command(bwrap, _ZYGOTE, packages=self.config.packages,
+            command = confine.bwrap_command(bwrap, _WORKER, packages=self.config.packages,
                                             scratch_bytes=self.config.scratch_mb * 1024 * 1024, env=env)
         else:
             _warn_unconfined()
             env.update({k: os.environ[k] for k in _WORKER_ENV_KEEP if k in os.environ})
             self._scratch = tempfile.mkdtemp(prefix="arcray-sandbox-")
-            command = [sys.executable, "-I", str(_ZYGOTE), "--scratch", self._scratch, *confine.preload_option(self.config.packages)]
+            command = [sys.executable, "-I", str(_WORKER / "main.py"), "--scratch", self._scratch, *confine.preload_option(self.config.packages)]
         errors = tempfile.TemporaryFile()
         try:
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
@@ -118,7 +124,7 @@ class Sandbox:
                 raise SandboxUnavailable(self._start_failure(errors.read(4096).decode("utf-8", "replace"), bool(bwrap)))
         self.seccomp = bool(hello.get("seccomp"))
         self.confined = bool(bwrap)
-        self._memory_base = _address_space(_worker_pid(process, confined=self.confined))
+        self._memory_base = _address_space(_template_pid(process, confined=self.confined))
         return process
 
     @staticmethod
@@ -148,36 +154,57 @@ class Sandbox:
             return [Outcome("invalid_code", message=problem)] * len(inputs)
         return self._call({"code": source, "inputs": [list(map(list, g)) for g in inputs]}, len(inputs), timeout_s)
 
-    def run_program(self, code: str | bytes, *, timeout_s: float | None = None) -> Outcome:
-        """Run a whole program (a solution, its tests, ``check(entry_point)``) in the same confinement.
+    def test_function(self, code: str | bytes, *, entry_point: str, tests: str, setup: str = "",
+                      timeout_s: float | None = None) -> Outcome:
+        """Judge a CODE answer: ``ok`` when ``tests`` run to the end against the function ``entry_point``.
 
-        ``ok`` when it runs to the end; ``exception`` (a failed assert included), ``timeout``,
-        ``memory``, ``invalid_code`` (a syntax error) or ``crash`` otherwise. ``grid`` is None.
+        The answer (``code``, which must compile on its own) runs in one confined process; ``setup``
+        then ``tests`` run in another, where ``entry_point`` names a stub that sends the arguments to
+        the answer's process and returns what it sends back. Both ways only plain data crosses
+        (None, bool, int, float, str, bytes, and lists, tuples, dicts and sets of them), so nothing
+        the answer builds takes part in a comparison, and no line of the answer runs where the
+        verdict is decided. ``exception`` (a failed assert included), ``timeout`` (``timeout_s`` for
+        the whole judgement), ``memory``, ``invalid_code`` or ``crash`` otherwise; ``grid`` is None.
         """
         source, problem = _source_text(code)
         if problem:
             return Outcome("invalid_code", message=problem)
-        [outcome] = self._call({"entry": "program", "code": source, "inputs": [None]}, 1, timeout_s, program=True)
+        if not entry_point.isidentifier():
+            return Outcome("invalid_code", message=f"{entry_point!r} is not a function name")
+        fields = {"entry": "function", "code": source, "entry_point": entry_point, "setup": setup, "tests": tests,
+                  "inputs": [None]}
+        [outcome] = self._call(fields, 1, timeout_s, program=True)
         return outcome
 
     def _call(self, fields: dict, count: int, timeout_s: float | None, *, program: bool = False) -> list[Outcome]:
         config = self.config if timeout_s is None else SandboxConfig(**{**self.config.model_dump(), "timeout_s": timeout_s})
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                if self._process is not None:
-                    self.restarts += 1
+            for attempt in (1, 2):
+                if self._process is None or self._process.poll() is not None:
+                    if self._process is not None:
+                        self.restarts += 1
+                        self.close()
+                    self._process = self._start()
+                self._next_id += 1
+                request = {"id": self._next_id, **fields, "timeout_s": config.timeout_s, "output_limit": config.output_limit,
+                           "memory_bytes": self._memory_base + config.memory_mb * 1024 * 1024,
+                           "file_bytes": config.file_limit_mb * 1024 * 1024}
+                reply = self._exchange(request, config, count)
+                if reply is None:
                     self.close()
-                self._process = self._start()
-            self._next_id += 1
-            request = {"id": self._next_id, **fields, "timeout_s": config.timeout_s, "output_limit": config.output_limit,
-                       "memory_bytes": self._memory_base + config.memory_mb * 1024 * 1024,
-                       "file_bytes": config.file_limit_mb * 1024 * 1024}
-            reply = self._exchange(request, config, count)
-            if reply is None:
+                    self.restarts += 1
+                    return [Outcome("crash", message="the sandbox worker stopped responding; it was replaced")] * count
+                if "replace" not in reply:
+                    break
+                # the worker is no longer fit (and ran nothing): a fresh one runs this same request
                 self.close()
                 self.restarts += 1
-                return [Outcome("crash", message="the sandbox worker stopped responding; it was replaced")] * count
+                if attempt == 2:
+                    why = printable(str(reply["replace"]), limit=300, one_line=True)
+                    return [Outcome("crash", message=f"the sandbox worker failed twice ({why})")] * count
             self.last_stdout = printable(reply.get("stdout", ""), limit=config.output_limit)
+            children = reply.get("children")
+            self.last_children = children if type(children) is int else 0
             return [self._to_outcome(raw, program=program) for raw in self._outcome_list(reply, count)]
 
     def _exchange(self, request: dict, config: SandboxConfig, count: int) -> dict | None:
@@ -187,8 +214,8 @@ class Sandbox:
             process.stdin.flush()
         except (BrokenPipeError, OSError):
             return None
-        # Each input may take its full timeout, plus a fork and some slack.
-        deadline = time.monotonic() + count * (config.timeout_s + 1.0) + 10.0
+        # Each input may take its full timeout, plus a fork; the worker may first settle the last evaluation.
+        deadline = time.monotonic() + count * (config.timeout_s + 1.0) + _SETTLE_SLACK_S
         reply = self._read_line(process, deadline)
         if reply is None or reply.get("id") != request["id"]:
             return None
@@ -254,15 +281,19 @@ def _source_text(code: str | bytes) -> tuple[str, str]:
     return code, ""
 
 
-def _worker_pid(process: subprocess.Popen, *, confined: bool) -> int:
-    """The warm worker's pid on this side: bwrap's only child when confined (``--as-pid-1``)."""
-    if not confined:
-        return process.pid
-    try:
-        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    except OSError:
-        children = []
-    return int(children[0]) if children else process.pid
+def _template_pid(process: subprocess.Popen, *, confined: bool) -> int:
+    """The warm template's pid on this side: the supervisor's child (the supervisor is bwrap's only
+    child when confined, ``--as-pid-1``). Its size is what every evaluation starts from."""
+    pid = process.pid
+    for _ in range(2 if confined else 1):
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            children = []
+        if not children:
+            return pid
+        pid = int(children[0])
+    return pid
 
 
 def _address_space(pid: int) -> int:

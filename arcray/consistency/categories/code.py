@@ -1,4 +1,9 @@
-"""CODE: write a Python function; correct when the problem's tests run to the end in the sandbox.
+"""CODE: write a Python function; correct when the problem's tests run to the end against it.
+
+The answer (the preamble and the reply's code) must compile on its own and runs in its own
+confined process; the tests run in another, calling it with plain data and comparing there
+(:meth:`arcray.arc.sandbox.Sandbox.test_function`). Nothing the answer does can reach the tests,
+their expected values or the verdict.
 
 Answers vote by the function's normal form (parsed and unparsed: comments, docstrings and
 formatting do not count), so the same program written differently is the same answer; identical
@@ -27,12 +32,12 @@ class SandboxTools(Protocol):
     def sandbox(self) -> Sandbox: ...
 
 
-def code_program(problem: Problem, reply: str) -> tuple[str, str]:
-    """(the code in the reply, the program that tests it: preamble, code, tests)."""
+def code_answer(problem: Problem, reply: str) -> tuple[str, str]:
+    """(the code in the reply, the answer's whole source: the preamble and the code, never the tests)."""
     code = extract_code(reply)
     if problem.entry_point and not defines_function(code, problem.entry_point) and code[:1] in (" ", "\t"):
-        return code, f"{problem.preamble}{code}\n\n{problem.tests}\n"  # a bare body completes the preamble's def
-    return code, f"{problem.preamble}\n\n{code}\n\n{problem.tests}\n"
+        return code, f"{problem.preamble}{code}\n"  # a bare body completes the preamble's def
+    return code, f"{problem.preamble}\n\n{code}\n"
 
 
 def code_key(code: str) -> str | None:
@@ -47,17 +52,18 @@ def answer_key(reply: str) -> str | None:
 
 def run_tests(problem: Problem, responses: list[str | None], tools: SandboxTools) -> list[Answer]:
     """One answer per response: its key, whether the tests passed, and the sandbox's outcome."""
-    by_program: dict[str, Answer] = {}  # identical programs run once
+    by_source: dict[str, Answer] = {}  # identical answers are judged once
     answers = []
     for text in responses:
         if text is None or not text.strip():
             answers.append(Answer(None, False))
             continue
-        code, program = code_program(problem, text)
-        if program not in by_program:
-            outcome = tools.sandbox.run_program(program, timeout_s=tools.code_timeout_s)
-            by_program[program] = Answer(code_key(code), outcome.ok, outcome.describe() if not outcome.ok else "ok")
-        answers.append(by_program[program])
+        code, source = code_answer(problem, text)
+        if source not in by_source:
+            outcome = tools.sandbox.test_function(source, entry_point=problem.entry_point, setup=problem.preamble,
+                                                  tests=problem.tests, timeout_s=tools.code_timeout_s)
+            by_source[source] = Answer(code_key(code), outcome.ok, outcome.describe() if not outcome.ok else "ok")
+        answers.append(by_source[source])
     return answers
 
 
@@ -73,7 +79,7 @@ CODE = register_category(CategorySpec(
     extract=answer_key,
     judge=run_tests,
     default_source="humaneval",
-    requires=("tests",),
+    requires=("tests", "entry_point"),
     needs_sandbox=True,
     reference_response=python_block,
 ))
