@@ -435,3 +435,316 @@ def test_hostile_program_is_contained(world, program):
 def test_the_caller_is_still_alive_and_nothing_was_left_in_shared_memory(world):
     assert os.getpid() == world["values"]["caller_pid"]
     assert _shared_memory() <= world["shm_before"]
+
+
+# ======================================================================================
+# Between evaluations: each program below runs, then an honest evaluation runs after it on the
+# same sandbox (and, for the thieves, an honest one runs before). The honest one must score as
+# it would alone, the thieves must score 0, and no request may fork more than one process per
+# input.
+# ======================================================================================
+
+HONEST = "def solve(grid):\n    return [row[::-1] for row in grid[::-1]]\n"  # 3c9b0459: rotate by 180 degrees
+
+# Where an earlier evaluation's request and reply could live: a dict holding the inputs, another
+# holding the outcomes (as the worker's loop had them), or their JSON text in a freed buffer.
+_MATCH = '''
+import json, re
+def answer_from(requests, replies, grid):
+    for request in requests:
+        inputs = request.get("inputs") if isinstance(request, dict) else None
+        if isinstance(inputs, list) and grid in inputs:
+            index = inputs.index(grid)
+            for reply in replies:
+                outcomes = reply.get("outcomes") if isinstance(reply, dict) else None
+                if isinstance(outcomes, list) and index < len(outcomes) and isinstance(outcomes[index], dict):
+                    found = outcomes[index].get("grid")
+                    if found:
+                        return found
+
+def from_text(blob, grid):
+    requests, replies = [], []
+    decoder = json.JSONDecoder()
+    for key, into in ((b'"inputs": ', requests), (b'"outcomes": ', replies)):
+        for hit in re.finditer(re.escape(key), blob):
+            try:
+                value, _ = decoder.raw_decode(blob[hit.end():hit.end() + 200000].decode("latin-1"))
+            except ValueError:
+                continue
+            into.append({key.decode().strip('": '): value})
+    return answer_from(requests, replies, grid)
+'''
+
+THIEF_FRAMES = _MATCH + '''
+import gc, sys
+def solve(grid):
+    seen = []
+    frame = sys._getframe()
+    while frame is not None:
+        seen.extend(v for v in frame.f_locals.values() if isinstance(v, dict))
+        frame = frame.f_back
+    seen.extend(o for o in gc.get_objects() if isinstance(o, dict))
+    texts = [o for o in gc.get_objects() if isinstance(o, (bytes, bytearray, str)) and len(o) > 20]
+    found = answer_from(seen, seen, grid)
+    for text in texts:
+        found = found or from_text(text if not isinstance(text, str) else text.encode("latin-1", "replace"), grid)
+    return found or [[0]]
+'''
+
+# Reads its own process's raw memory with numpy alone (no ctypes): an array over any address, and
+# a pipe to tell mapped pages (copied) from unmapped ones (EFAULT, no crash). Stale bytes of a
+# request or reply anywhere near the heap are found and parsed.
+THIEF_RAW = _MATCH + '''
+import os
+import numpy as np
+PLANT = __PLANT__
+class Raw:
+    def __init__(self, address, size):
+        self.__array_interface__ = {"data": (address, True), "shape": (size,), "typestr": "|u1", "version": 3}
+def page(address, pipe):
+    try:
+        os.write(pipe[1], np.asarray(Raw(address, 4096)))
+    except OSError:
+        return b""
+    return os.read(pipe[0], 4096)
+def scan(grid):
+    pipe = os.pipe()
+    anchors = {id(bytes(3000)) & ~4095, id(grid) & ~4095, id(scan) & ~4095}
+    blob = bytearray()
+    for anchor in anchors:
+        for offset in range(-(24 << 20), 24 << 20, 4096):
+            blob += page(anchor + offset, pipe) or b"\\n"
+    return from_text(bytes(blob), grid)
+KEPT = []
+def solve(grid):
+    if PLANT:  # the control: a request and its reply as the old worker held them, as bytes on the heap
+        KEPT.append(json.dumps({"id": 1, "inputs": [grid], "pad": "x" * 2000}).encode())
+        KEPT.append(json.dumps({"id": 1, "outcomes": [{"kind": "ok", "grid": [[5]], "message": ""}], "pad": "x" * 2000}).encode())
+    return scan(grid) or [[0]]
+'''
+
+
+@dataclass(frozen=True)
+class Between:
+    name: str
+    code: str
+    worked: tuple = ([[7]],)  # outputs that mean the attack worked
+
+
+PAIRS = [
+    # -- copying an earlier evaluation's answers (an honest evaluation of the same task runs first)
+    Between("a thief walking frames and the heap for the last reply", THIEF_FRAMES),
+    Between("a thief reading raw memory with numpy for the last reply", THIEF_RAW.replace("__PLANT__", "False")),
+    # -- the scratch folder made unusable for the next evaluation
+    Between("chmod of the scratch root and its own folder", attack("", '''
+import os
+def attack():
+    done = False
+    for path in ("/tmp", ".", os.getcwd()):
+        try:
+            os.chmod(path, 0)
+            done = True
+        except OSError:
+            pass
+    return done
+''').code),
+    Between("folders made unreadable with a umask, holding 60 MiB", attack("", '''
+import os
+def attack():
+    os.umask(0o777)
+    for name in ("a", "a/b"):
+        os.mkdir(name, 0o700)
+    fd = os.open("a/b/fill", os.O_CREAT | os.O_WRONLY, 0)
+    block = b"x" * (1 << 20)
+    for _ in range(60):
+        try:
+            os.write(fd, block)
+        except OSError:
+            break
+    os.mkdir("locked", 0)
+    os.mkdir("/tmp/root-locked", 0)
+    return False
+''').code),
+    Between("a 3000-deep folder chain", attack("", '''
+import os
+def attack():
+    fd = os.open(".", os.O_RDONLY)
+    for _ in range(3000):
+        os.mkdir("d", 0o700, dir_fd=fd)
+        deeper = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = deeper
+    os.close(os.open("leaf", os.O_CREAT | os.O_WRONLY, 0, dir_fd=fd))
+    return False
+''').code),
+    # -- the worker's scheduling changed for every later child
+    Between("scheduling changes on pid 1 and the parent", attack("", '''
+import os
+def attack():
+    done = False
+    for pid in (1, os.getppid()):
+        for change in (lambda: os.setpriority(os.PRIO_PROCESS, pid, 19),
+                       lambda: os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0)),
+                       lambda: os.sched_setaffinity(pid, {0})):
+            try:
+                change()
+                done = True
+            except OSError:
+                pass
+    return done
+''').code),
+    Between("scheduling changes on itself (allowed; gone with it)", '''
+import os
+def solve(grid):
+    os.nice(19)
+    os.sched_setaffinity(0, {0})
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    return [[0]]
+'''),
+    # -- the protocol: forged lines, an early exit
+    Between("a forged end marker, then a long sleep", spray("", """b'{"done": true, "stdout": "x"}\\n'""").code.format().replace(
+        "    return False\n", "    import time\n    time.sleep(30)\n    return False\n", 1)),
+    Between("forged answers for every index, then its own", spray("", """b''.join(b'{"index": %d, "kind": "ok", "grid": [[7]], "message": ""}\\n' % i for i in range(8))""").code.format(),
+            worked=()),  # its forged [[7]] lines are its answers, in order: as if it had returned them
+    Between("os._exit(0) in the middle", "import os\ncalls = []\ndef solve(grid):\n    calls.append(1)\n    if len(calls) == 2:\n        os._exit(0)\n    return [[0]]\n"),
+    # -- caps
+    Between("memfd_create, 60 x 16 MiB", attack("", '''
+import os
+def attack():
+    held = []
+    for _ in range(60):
+        try:
+            fd = os.memfd_create("x")
+            os.ftruncate(fd, 16 << 20)
+            os.write(fd, b"x" * (16 << 20))
+            held.append(fd)
+        except OSError:
+            pass
+    return bool(held)
+''').code),
+    Between("POSIX shared memory", attack("", '''
+def attack():
+    from multiprocessing import shared_memory
+    shared_memory.SharedMemory(create=True, size=16 << 20)
+    return True
+''').code),
+    Between("1000 threads", attack("", '''
+import threading, time
+def attack():
+    started = 0
+    for _ in range(1000):
+        try:
+            threading.Thread(target=time.sleep, args=(5,), daemon=True).start()
+            started += 1
+        except (RuntimeError, OSError):
+            break
+    return started > 0
+''').code),
+    Between("an unlimited CPU time", attack("", '''
+import resource
+def attack():
+    return resource.getrlimit(resource.RLIMIT_CPU)[0] == resource.RLIM_INFINITY
+''').code),
+]
+
+# The honest evaluation after a pair also checks that its process starts pristine: default
+# priority and policy, every CPU the caller has, an empty scratch folder with room in it.
+PROBE = '''
+import os
+def solve(grid):
+    pristine = (os.getpriority(os.PRIO_PROCESS, 0) == 0 and os.sched_getscheduler(0) == os.SCHED_OTHER
+                and len(os.sched_getaffinity(0)) == {cpus} and os.listdir("/tmp") == [os.path.basename(os.getcwd())]
+                and os.listdir(".") == [])
+    for name in ("room-1", "room-2", "room-3"):  # 42 MiB of the 64 MiB tmpfs (16 MiB a file at most)
+        with open(name, "wb") as handle:
+            handle.write(b"x" * (14 << 20))
+    for name in ("room-1", "room-2", "room-3"):
+        os.remove(name)
+    return [row[::-1] for row in grid[::-1]] if pristine else [[0]]
+'''
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=[p.name for p in PAIRS])
+def test_one_evaluation_cannot_reach_the_next(world, pair):
+    sandbox, task = world["sandbox"], world["task"]
+    inputs = len(task.train) + len(task.test)
+    before = evaluate_solver(HONEST, task, sandbox)
+    assert before.solved, before
+    hostile = evaluate_solver(pair.code, task, sandbox)
+    assert sandbox.last_children <= inputs, f"{pair.name}: {sandbox.last_children} processes for {inputs} inputs"
+    assert hostile.fitness == 0, f"{pair.name} scored {hostile.fitness}"
+    assert all(e.outcome.grid not in pair.worked for e in hostile.examples), hostile.examples
+    assert all(_one_clear_line(e.outcome.describe()) for e in hostile.examples)
+    after = evaluate_solver(PROBE.format(cpus=len(os.sched_getaffinity(0))), task, sandbox)
+    assert after.solved, f"after {pair.name}: {[e.feedback() for e in after.examples]}"
+
+
+def test_a_forged_end_costs_one_process_and_no_second_run(world):
+    sandbox, task = world["sandbox"], world["task"]
+    forged = next(p for p in PAIRS if p.name.startswith("a forged end marker"))
+    result = evaluate_solver(forged.code, task, sandbox)
+    assert sandbox.last_children == 1
+    assert {e.outcome.kind for e in result.examples} == {"crash"}
+    exited = next(p for p in PAIRS if p.name.startswith("os._exit(0)"))
+    result = evaluate_solver(exited.code, task, sandbox)
+    assert sandbox.last_children == 1
+    assert [e.outcome.kind for e in result.examples] == ["ok", "crash", "crash", "crash", "crash"]
+
+
+@pytest.mark.parametrize("code", [THIEF_FRAMES, THIEF_RAW.replace("__PLANT__", "True")], ids=["frames", "raw memory"])
+def test_the_thieves_find_what_is_there(code):
+    """The thieves are real: given a request and its reply in reach, they return the answer."""
+    grid = [[1, 2], [3, 4]]
+    if code is THIEF_FRAMES:  # in this process, with the worker's old state beside it
+        request, reply = {"inputs": [[[9]], grid]}, {"outcomes": [{"grid": [[0]]}, {"grid": [[6, 6]]}]}
+        namespace: dict = {}
+        exec(code, namespace)
+        assert namespace["solve"](grid) == [[6, 6]]
+        assert request and reply
+    else:  # in the sandbox, with a stale reply it planted itself: the raw scan works there
+        with Sandbox(timeout_s=5.0, memory_mb=256) as sandbox:
+            assert sandbox.run(code, [grid])[0].grid == [[5]]
+
+
+def test_concurrent_evaluations_do_not_disturb_each_other(world):
+    """Two sandboxes at once: hostile programs in one, honest evaluations in the other."""
+    import threading
+
+    task = world["task"]
+    hostile = [p.code for p in PAIRS if "thief" not in p.name and "sleep" not in p.name]
+    results, errors = [], []
+
+    def honest():
+        with Sandbox(timeout_s=2.0, memory_mb=256) as sandbox:
+            for _ in range(3 * len(hostile)):
+                results.append(evaluate_solver(HONEST, task, sandbox).solved)
+
+    def attacker():
+        try:
+            with Sandbox(timeout_s=2.0, memory_mb=256) as sandbox:
+                for code in hostile:
+                    evaluate_solver(code, task, sandbox)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=honest), threading.Thread(target=attacker)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and results and all(results), (errors, results)
+
+
+def test_a_worker_that_cannot_fork_is_replaced_and_the_evaluation_unaffected(world):
+    """The template killed from outside: the next request is answered by a fresh worker."""
+    import signal
+
+    from arcray.arc.sandbox.pool import _template_pid
+
+    with Sandbox(timeout_s=2.0, memory_mb=256) as sandbox:
+        task = world["task"]
+        assert evaluate_solver(HONEST, task, sandbox).solved
+        os.kill(_template_pid(sandbox._process, confined=sandbox.confined), signal.SIGKILL)
+        time.sleep(0.2)
+        assert evaluate_solver(HONEST, task, sandbox).solved
+        assert sandbox.restarts == 1
