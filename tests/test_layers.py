@@ -107,3 +107,17 @@ def test_no_module_imports_itself_in_a_circle():
 
 def test_a_circle_would_be_found():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_sandbox_worker_imports_nothing_from_arcray():
+    """It runs inside the sandbox, where arcray cannot be imported: its own modules and the standard library only."""
+    worker = PACKAGE / "arc" / "sandbox" / "worker"
+    own = {path.stem for path in worker.glob("*.py")}
+    for path in worker.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        modules = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        modules |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and n.level == 0}
+        assert "arcray" not in modules, path.name
+        assert modules - own <= {"__future__", "builtins", "collections", "ctypes", "dataclasses", "errno", "fcntl", "gc",
+                                 "json", "math", "numpy", "os", "pyseccomp", "resource", "select", "signal", "socket", "stat", "sys",
+                                 "tempfile", "time", "types", "typing"}, (path.name, modules - own)

@@ -47,6 +47,7 @@ DENIED = [
     ("chmod", "chmod", (PATH, 0)),
     ("fchmodat", "fchmodat", (-100, PATH, 0, 0)),
     ("chown", "chown", (PATH, 0, 0)),
+    ("setxattr", "setxattr", (PATH, b"user.note", b"x", 1, 0)),
     ("setpriority on another process", "setpriority", (0, TARGET, 19)),
     ("setpriority on its process group", "setpriority", (1, 0, 19)),
     ("sched_setaffinity on another process", "sched_setaffinity", (TARGET, 8, 0)),

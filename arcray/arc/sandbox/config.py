@@ -17,6 +17,9 @@ class SandboxConfig(BaseModel):
     output_limit: int = Field(65536, ge=0, le=16 * 1024 * 1024, description="characters of printed output kept; the rest is dropped")
     packages: tuple[str, ...] = Field(("numpy", "arcdsl"), description="installed packages solvers may import (read-only, beside "
                                       "the standard library), imported once in the warm worker; arcdsl is arcray's grid library")
+    cgroup: str | None = Field(
+        None, description="a delegated cgroup v2 folder: each worker runs in a child cgroup of it, capped in memory, "
+        "tasks and CPU (also ARCRAY_SANDBOX_CGROUP; without one, rlimits and seccomp hold every cap alone)")
     allow_unconfined: bool = Field(
         False, description="run solvers with only the Python-level guards where bubblewrap cannot confine them "
         "(also ARCRAY_ALLOW_UNCONFINED=1); never for untrusted code")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Sequence
 
 from arcray.arc.grid import Grid, grid_problem
-from arcray.arc.sandbox import confine
+from arcray.arc.sandbox import cgroup, confine
 from arcray.arc.sandbox.config import SandboxConfig
 from arcray.arc.sandbox.errors import SandboxUnavailable
 from arcray.arc.sandbox.outcome import OUTCOME_KINDS, Outcome
@@ -66,6 +66,8 @@ class Sandbox:
         self.restarts = 0
         self.seccomp = False
         self.confined = False
+        self._cgroup: cgroup.WorkerCgroup | None = None
+        self.cgroup_caps: dict[str, str] = {}  # the cgroup control files set around the worker (none without one)
         self.last_stdout = ""
         self.last_children = 0  # processes the last call forked (at most one per input; two for a function)
 
@@ -96,6 +98,9 @@ class Sandbox:
         scratch, self._scratch = self._scratch, None
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
+        group, self._cgroup = self._cgroup, None
+        if group is not None:
+            group.close()
 
     def _start(self) -> subprocess.Popen:
         env = dict(_SINGLE_THREADED)
@@ -110,6 +115,11 @@ class Sandbox:
             env.update({k: os.environ[k] for k in _WORKER_ENV_KEEP if k in os.environ})
             self._scratch = tempfile.mkdtemp(prefix="arcray-sandbox-")
             command = [sys.executable, "-I", str(_WORKER / "main.py"), "--scratch", self._scratch, *confine.preload_option(self.config.packages)]
+        delegated = cgroup.configured(self.config.cgroup)
+        if delegated:
+            self._cgroup = cgroup.create(delegated, memory_mb=self.config.memory_mb, scratch_mb=self.config.scratch_mb)
+            self.cgroup_caps = dict(self._cgroup.caps)
+            command = self._cgroup.launch(command)
         errors = tempfile.TemporaryFile()
         try:
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
@@ -120,6 +130,9 @@ class Sandbox:
             hello = self._read_line(process, time.monotonic() + _START_TIMEOUT_S)
             if not hello or not hello.get("ready"):
                 self._kill(process)
+                if self._cgroup is not None:
+                    self._cgroup.close()
+                    self._cgroup = None
                 errors.seek(0)
                 raise SandboxUnavailable(self._start_failure(errors.read(4096).decode("utf-8", "replace"), bool(bwrap)))
         self.seccomp = bool(hello.get("seccomp"))

@@ -119,7 +119,7 @@ class CappedText:
         text, self.parts = "".join(self.parts), []
         if self.dropped and not self.noted:
             self.noted = True
-            text += f"\n[... more characters dropped]"
+            text += "\n[... more characters dropped]"
         return text
 
 

@@ -10,7 +10,8 @@ The seccomp filter is the layer that holds against native code. It denies, with 
 - memory outside RLIMIT_AS and the capped tmpfs: memfd_create, memfd_secret, System V shared
   memory, message queues and semaphores, POSIX message queues;
 - inotify and fanotify (their instances count against the caller's per-user quota);
-- changing the mode or owner of any file (the worker's cleanup must always be able to delete);
+- changing the mode, owner or extended attributes of any file (the worker's cleanup must always be
+  able to delete, and the scratch tmpfs's root must carry nothing to the next evaluation);
 - scheduling changes (priority, policy, parameters, affinity, I/O priority) on any process but
   the caller itself;
 - rlimit changes, namespaces, mounts, keyrings, BPF, perf, io_uring, userfaultfd, modules.
@@ -39,8 +40,10 @@ DENIED = (
     "memfd_create", "memfd_secret", "shmget", "shmat", "msgget", "semget", "mq_open",
     # quotas shared with the caller
     "inotify_init", "inotify_init1", "fanotify_init",
-    # modes and owners: nothing a child leaves may be undeletable
+    # modes, owners and extended attributes: nothing a child leaves may be undeletable, and nothing
+    # may stay on the scratch tmpfs's root for the next evaluation to read
     "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
+    "setxattr", "lsetxattr", "fsetxattr", "setxattrat",
     # limits, identity, namespaces, the kernel
     "setrlimit", "prlimit64", "unshare", "setns", "mount", "umount2", "chroot", "pivot_root", "keyctl",
     "add_key", "request_key", "bpf", "perf_event_open", "io_uring_setup", "userfaultfd", "setuid", "setgid",

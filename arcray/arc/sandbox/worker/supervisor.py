@@ -28,6 +28,7 @@ import select
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections import deque
 
@@ -170,7 +171,6 @@ class Supervisor:
         self.template = template
         self.scratch_root = scratch_root
         self.children: list[Child] = []
-        self.counter = 0
         self.unfit = ""
 
     # -- the loop
@@ -185,11 +185,11 @@ class Supervisor:
                     result = {"replace": self.unfit}
                 else:
                     result = self.evaluate(request)
-            except (ValueError, KeyError, TypeError, AttributeError) as error:
-                result = {"replace": f"the sandbox worker failed ({type(error).__name__}: {error})"}
-                self.unfit = result["replace"]
             except TemplateGone as error:
                 result = {"replace": str(error)}
+                self.unfit = result["replace"]
+            except Exception as error:  # never silently: this worker is done, and the caller is told
+                result = {"replace": f"the sandbox worker failed ({type(error).__name__}: {error})"[:500]}
                 self.unfit = result["replace"]
             reply.write(json.dumps({"id": request_id, **result}) + "\n")
             reply.flush()
@@ -227,9 +227,7 @@ class Supervisor:
         return {"outcomes": outcomes, "stdout": stdout, "children": len(self.children)}
 
     def spawn(self, request: dict, role: str, fields: dict, extra_fds: tuple[int, ...] = (), inputs: int = 1) -> Child:
-        self.counter += 1
-        workdir = os.path.join(self.scratch_root, f"e{self.counter}")
-        os.mkdir(workdir, 0o700)
+        workdir = tempfile.mkdtemp(prefix="e", dir=self.scratch_root)  # a name no earlier child could guess
         limits = {k: request[k] for k in ("memory_bytes", "file_bytes", "output_limit")}
         cpu = math.ceil(float(request["timeout_s"]) * inputs) + 1
         child = Child(self.template, {"role": role, "workdir": workdir, "cpu_seconds": cpu, **limits, **fields}, extra_fds)
