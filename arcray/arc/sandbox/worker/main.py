@@ -4,9 +4,12 @@ Started by :mod:`arcray.arc.sandbox.pool` inside the bubblewrap sandbox that
 :mod:`arcray.arc.sandbox.confine` describes. It imports nothing from arcray, so neither it nor
 the code it runs can reach arcray. Three kinds of process, each with one job:
 
-- the supervisor (:mod:`supervisor`, this process): reads requests, decides verdicts;
+- the supervisor (:mod:`supervisor`, this process; :mod:`handles` its view of the others): reads
+  requests, decides verdicts, empties the scratch tmpfs (:mod:`scratch`);
 - the template (:mod:`template`): forked before any request, warm, forks the children;
-- a child per evaluation (:mod:`child`): reads its own request, confines itself, runs it.
+- a child per evaluation (:mod:`child`, with :mod:`guards`): reads its own request, confines
+  itself and runs its role: :mod:`solve` (ARC), or one of :mod:`code_judge`'s two processes (the
+  answer, the tests; :mod:`plain` is what crosses between them). :mod:`grids` says what a grid is.
 
 Protocol with the caller: one JSON request per line on stdin, one JSON reply per line on the
 original stdout (then pointed at /dev/null, like stderr).

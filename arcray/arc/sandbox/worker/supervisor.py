@@ -30,140 +30,14 @@ import socket
 import sys
 import tempfile
 import time
-from collections import deque
 
+import grids
 import scratch
+from handles import MALFORMED, REPLY_LIMIT, Child, Template, TemplateGone
 
 KINDS = ("ok", "timeout", "exception", "memory", "not_grid", "bad_shape", "invalid_code", "crash")
-REPLY_LIMIT = 4 * 1024 * 1024  # bytes one child may send back; more breaks the protocol
 MESSAGE_LIMIT = 2000
-MAX_SIDE = 30
-FORK_TIMEOUT_S = 10.0
 SETTLE_TIMEOUT_S = 5.0
-MALFORMED = object()
-
-
-class TemplateGone(RuntimeError):
-    """The template stopped answering: this worker cannot fork any more."""
-
-
-class Template:
-    """The supervisor's end of the control socket: fork children, hear of their exits."""
-
-    def __init__(self, control: socket.socket) -> None:
-        self.control = control
-        self.exits: dict[int, int] = {}
-        self.live: set[int] = set()
-
-    def hello(self, timeout: float) -> dict:
-        message = self.receive(time.monotonic() + timeout)
-        if message is None or not message.get("ready"):
-            raise TemplateGone("the template did not start")
-        return message
-
-    def fork(self, fds: list[int]) -> int:
-        try:
-            socket.send_fds(self.control, [b"fork"], fds)
-        except OSError as error:
-            raise TemplateGone(f"cannot reach the template ({error})") from None
-        deadline = time.monotonic() + FORK_TIMEOUT_S
-        while True:
-            message = self.receive(deadline)
-            if message is None:
-                raise TemplateGone("the template did not fork")
-            if "forked" in message:
-                self.live.add(message["forked"])
-                return message["forked"]
-
-    def pump(self) -> None:
-        """Take every message waiting on the socket (exit reports) without blocking."""
-        while select.select([self.control], [], [], 0)[0]:
-            if self.receive(time.monotonic()) is None:
-                raise TemplateGone("the template is gone")
-
-    def receive(self, deadline: float) -> dict | None:
-        remaining = deadline - time.monotonic()
-        if not select.select([self.control], [], [], max(remaining, 0))[0]:
-            return None
-        data = self.control.recv(4096)
-        if not data:
-            raise TemplateGone("the template is gone")
-        message = json.loads(data)
-        if "exited" in message:
-            self.exits[message["exited"]] = message["status"]
-            self.live.discard(message["exited"])
-        return message
-
-    def kill(self, pid: int) -> None:
-        if pid in self.live:  # never a pid that was reaped (it could be reused)
-            for kill in (os.killpg, os.kill):
-                try:
-                    kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-
-
-class Child:
-    """The supervisor's view of one child: its request going out, its reply lines coming in."""
-
-    def __init__(self, template: Template, request: dict, extra_fds: tuple[int, ...] = ()) -> None:
-        request_read, self.request_fd = os.pipe()
-        self.fd, reply_write = os.pipe()
-        try:
-            self.pid = template.fork([request_read, reply_write, *extra_fds])
-        except BaseException:
-            for fd in (self.request_fd, self.fd):
-                os.close(fd)
-            raise
-        finally:
-            os.close(request_read)
-            os.close(reply_write)
-        os.set_blocking(self.request_fd, False)
-        self.outgoing = json.dumps(request).encode() + b"\n"
-        self.buffer, self.received = b"", 0
-        self.messages: deque = deque()
-        self.ended = self.flooded = False
-
-    def wants_to_write(self) -> bool:
-        return self.request_fd is not None
-
-    def write_some(self) -> None:
-        try:
-            sent = os.write(self.request_fd, self.outgoing[:1 << 16])
-        except BlockingIOError:
-            return
-        except OSError:  # the child is gone; its reply pipe will say so
-            sent = len(self.outgoing)
-        self.outgoing = self.outgoing[sent:]
-        if not self.outgoing:
-            os.close(self.request_fd)
-            self.request_fd = None
-
-    def read_some(self) -> None:
-        chunk = os.read(self.fd, 1 << 16)
-        self.received += len(chunk)
-        if not chunk or self.received > REPLY_LIMIT:
-            self.ended = True
-            self.flooded = self.received > REPLY_LIMIT
-            return
-        self.buffer += chunk
-        *lines, self.buffer = self.buffer.split(b"\n")
-        for line in lines:
-            self.messages.append(_parse(line))
-
-    def close(self) -> None:
-        for fd in (self.request_fd, self.fd):
-            if fd is not None:
-                os.close(fd)
-        self.request_fd = self.fd = None
-
-
-def _parse(line: bytes):
-    try:
-        message = json.loads(line)
-    except (ValueError, RecursionError):
-        return MALFORMED
-    return message if isinstance(message, dict) else MALFORMED
 
 
 class Supervisor:
@@ -171,7 +45,9 @@ class Supervisor:
         self.template = template
         self.scratch_root = scratch_root
         self.children: list[Child] = []
-        self.unfit = ""
+        self.unfit = ""  # why this worker must be replaced before it runs anything else
+        self.output_limit = 0
+        self.stdout: list[str] = []
 
     # -- the loop
 
@@ -296,6 +172,8 @@ class Supervisor:
                 message = answer.messages.popleft()
                 if message is MALFORMED:
                     continue
+                if compiled is None and "fatal" in message:  # its confinement failed: none of the answer ran
+                    return _outcome("crash", str(message["fatal"])[:MESSAGE_LIMIT])
                 if compiled is None and "compiled" in message:  # sent before any of the answer ran
                     compiled = message
                     if message["compiled"] is not True:
@@ -368,23 +246,10 @@ def _checked(message: dict, *, program: bool = False) -> dict:
     text = text[:MESSAGE_LIMIT] if isinstance(text, str) else ""
     if kind not in KINDS:
         return _outcome("crash", "the process sent a malformed result")
-    grid = _grid_or_none(message.get("grid")) if kind == "ok" and not program else None
+    grid = grids.plain_or_none(message.get("grid")) if kind == "ok" and not program else None
     if kind == "ok" and grid is None and not program:
         return _outcome("not_grid", "returned something that is not a grid of colours 0-9")
     return {"kind": kind, "grid": grid, "message": text}
-
-
-def _grid_or_none(value):
-    """``value`` if it is a plain ARC grid (checked without recursion), else None."""
-    if not isinstance(value, list) or not 0 < len(value) <= MAX_SIDE:
-        return None
-    width = len(value[0]) if isinstance(value[0], list) else 0
-    for row in value:
-        if not isinstance(row, list) or len(row) != width or not 0 < width <= MAX_SIDE:
-            return None
-        if not all(type(cell) is int and 0 <= cell <= 9 for cell in row):
-            return None
-    return value
 
 
 def _exit_reason(status: int, who: str = "solver") -> str:

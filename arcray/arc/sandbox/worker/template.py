@@ -28,6 +28,10 @@ def main(control: socket.socket, preload: list[str]) -> None:
     if warm.libc is not None:
         warm.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the supervisor's death ends it
     import child  # the children's code, imported once here
+    import code_judge
+    import solve
+
+    roles = {"solve": solve.run, "candidate": code_judge.answer, "tests": code_judge.tests}
 
     wake_read, wake_write = os.pipe()
     for fd in (wake_read, wake_write):
@@ -48,7 +52,7 @@ def main(control: socket.socket, preload: list[str]) -> None:
             pid = os.fork()
             if pid == 0:
                 control.close()
-                child.main(fds, warm)
+                child.main(fds, warm, roles)
             for fd in fds:
                 os.close(fd)
             _tell(control, {"forked": pid})
