@@ -27,6 +27,9 @@ def sandbox():
     ("raise SystemExit(0)\n", "exception"),
     ("import os\nos._exit(0)\n", "crash"),
     ("def f(x):\n    import os\n    os._exit(0)\n", "crash"),
+    ("def f(x):\n    return 'x' * (20 << 20)\n", "crash"),  # past the 16 MiB a return value may take
+    ("class Liar(int):\n    def __eq__(self, other):\n        return True\ndef f(x):\n    return Liar()\n", "exception"),
+    ("def f(x):\n    return lambda: x + 1\n", "exception"),
 ])
 def test_function_outcomes(sandbox, answer, kind):
     outcome = sandbox.test_function(answer, entry_point="f", tests=TESTS)

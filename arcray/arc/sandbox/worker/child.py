@@ -141,20 +141,24 @@ def _read_all(fd: int, limit: int) -> bytes:
 
 
 class LineReader:
-    """Lines from a pipe, each at most ``limit`` bytes; None at the end or past the limit."""
+    """Lines from a pipe, each at most ``limit`` bytes; None at the end or past the limit.
+    Each byte is read and searched once, so a long line costs its length, not its square."""
 
     def __init__(self, fd: int, limit: int) -> None:
-        self.fd, self.limit, self.buffer = fd, limit, b""
+        self.fd, self.limit, self.buffer = fd, limit, bytearray()
 
     def line(self) -> bytes | None:
-        while b"\n" not in self.buffer:
+        searched = 0
+        while (end := self.buffer.find(b"\n", searched)) < 0:
             if len(self.buffer) > self.limit:
                 return None
+            searched = len(self.buffer)
             chunk = os.read(self.fd, 1 << 16)
             if not chunk:
                 return None
             self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
+        line = bytes(self.buffer[:end])
+        del self.buffer[: end + 1]
         return line
 
 

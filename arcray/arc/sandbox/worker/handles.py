@@ -94,7 +94,7 @@ class Child:
             os.close(reply_write)
         os.set_blocking(self.request_fd, False)
         self.outgoing = json.dumps(request).encode() + b"\n"
-        self.buffer, self.received = b"", 0
+        self.buffer, self.received = bytearray(), 0
         self.messages: deque = deque()
         self.ended = self.flooded = False
 
@@ -121,9 +121,11 @@ class Child:
             self.flooded = self.received > REPLY_LIMIT
             return
         self.buffer += chunk
-        *lines, self.buffer = self.buffer.split(b"\n")
-        for line in lines:
-            self.messages.append(_parse(line))
+        if b"\n" in chunk:  # only the new bytes are searched: a long line costs its length, not its square
+            *lines, rest = self.buffer.split(b"\n")
+            self.buffer = bytearray(rest)
+            for line in lines:
+                self.messages.append(_parse(bytes(line)))
 
     def close(self) -> None:
         for fd in (self.request_fd, self.fd):
