@@ -33,7 +33,9 @@ def warn(message: str) -> None:
     """One warning line on stderr: something was worked around and the user should know."""
     import sys
 
-    print(f"arcray: warning: {message}", file=sys.stderr, flush=True)
+    from arcray.redaction import scrub
+
+    print(f"arcray: warning: {scrub(message)}", file=sys.stderr, flush=True)
 
 
 def exit_code(name: str, call: Callable[[], int]) -> int:
@@ -44,10 +46,12 @@ def exit_code(name: str, call: Callable[[], int]) -> int:
     """
     import sys
 
+    from arcray.redaction import scrub
+
     try:
         return call()
     except ArcrayError as error:
-        print(f"{name}: error: {error}", file=sys.stderr)
+        print(f"{name}: error: {scrub(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{name}: interrupted; re-run the same command to resume", file=sys.stderr)

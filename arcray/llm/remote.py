@@ -18,6 +18,7 @@ from arcray.llm.backend import Backend
 from arcray.llm.config import RateLimitConfig, RetryConfig
 from arcray.llm.ratelimit import RateLimiter, shared_rate_limiter
 from arcray.llm.retry import AttemptFailure, Outcome, call_with_retries
+from arcray.redaction import register as register_secret
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,6 +43,7 @@ class RemoteBackend(Backend):
         super().__init__(config)
         self._retry: RetryConfig = config.retry
         self._secret = secret
+        register_secret(secret, f"{type(self).__name__} key")  # scrubbed from whatever this process writes
         self._limiter: RateLimiter = shared_rate_limiter(config.rate_limit, scope=run_id or "default", model=config.model)
         self._pool = ThreadPoolExecutor(config.max_concurrency, thread_name_prefix=self.name)
         self._rng = random.Random()

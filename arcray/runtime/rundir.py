@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from arcray.files import atomic_write
 from arcray.errors import ArcrayError, warn
+from arcray.redaction import scrub
 
 SECRET_KEY = re.compile(r"(api_?key|secret|password|passwd|credential|auth_token|access_token|bearer|^token$)", re.IGNORECASE)
 
@@ -116,7 +117,7 @@ class RecordAppender:
         self.handle = open(path, "a", encoding="utf-8")
 
     def append(self, record: dict[str, Any]) -> None:
-        self.handle.write(json.dumps(record, default=str) + "\n")
+        self.handle.write(scrub(json.dumps(record, default=str)) + "\n")  # no key, whatever route it came by
         self.handle.flush()
 
     def close(self) -> None:
