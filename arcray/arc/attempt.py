@@ -22,6 +22,17 @@ TEACHER = "teacher"  # the teacher failed for good (HTTP 400, retries exhausted)
 Failure = Literal["internal", "teacher"]
 
 
+STORED_ANSWER_CHARS = 65536  # a raw answer kept on disk; a 5 MB answer must not make a 10 MB record line
+MAX_CODE_CHARS = 65536  # a solver longer than this is no solver: it is neither run nor kept
+
+
+def stored_answer(text: str | None) -> tuple[str | None, int | None]:
+    """(the answer as stored, its full length when it was cut; None when kept whole)."""
+    if text is None or len(text) <= STORED_ANSWER_CHARS:
+        return text, None
+    return text[:STORED_ANSWER_CHARS], len(text)
+
+
 class CandidateRecord(Record):
     """One program the teacher wrote in one generation, the raw text it came in, and how it did."""
 
@@ -29,7 +40,9 @@ class CandidateRecord(Record):
     origin: str = Field(description="programmer, refiner, search, ...")
     parent: int | None = Field(None, description="index of the refined survivor in the previous generation")
     code: str | None = Field(None, description="the solver extracted from the completion; None when none was found")
-    completion: str | None = Field(None, description="the model's raw text, exactly as it came back")
+    completion: str | None = Field(None, description="the model's raw text as it came back, its first "
+                                   "STORED_ANSWER_CHARS characters when longer (completion_chars says how long it was)")
+    completion_chars: int | None = Field(None, description="the raw text's length when it was cut for storage; None: kept whole")
     program: list[str] | None = Field(None, description="the search teacher's program, as its calls")
     fitness: float = 0.0
     train_correct: int = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 from typing import Literal
@@ -13,6 +14,7 @@ from arcray.arc.exemplars import Exemplar
 from arcray.arc.facts import task_facts
 from arcray.arc.grid import Grid
 from arcray.arc.tasks import Task
+from arcray.fences import PYTHON, fenced_blocks
 
 
 class RenderConfig(BaseModel):
@@ -73,41 +75,57 @@ def render_task(task: Task, config: RenderConfig = DEFAULT_RENDER) -> str:
     return "\n\n".join(parts)
 
 
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
-_DEFINES_SOLVE = re.compile(r"^\s*def\s+solve\s*\(", re.MULTILINE)
+_DEFINES_SOLVE = re.compile(r"^[ \t]*def[ \t]+solve[ \t]*\(", re.MULTILINE)  # [ \t], not \s: no scan across lines
 _CODE_START = re.compile(r"^(?:import |from \S+ import |def |class |@|[A-Za-z_][A-Za-z0-9_]* *=)", re.MULTILINE)
+MAX_PARSES = 8  # plain code: parses per reply, so any reply costs a bounded multiple of its length
 
 
 def extract_code(text: str) -> str | None:
     """The solver source in model text: the last fenced block defining ``solve``.
 
-    Plain code (no fences) is accepted too: the whole text when it parses, else the
-    longest tail starting at a code-looking line that parses. None when no
-    ``solve`` is defined anywhere.
+    Plain code (no fences) is accepted too: the whole text when it parses, else the tail from one
+    of the first code-looking lines when it parses, else that code cut before the line where
+    parsing fails (prose after it). None when no ``solve`` is defined anywhere, or nothing parses
+    within :data:`MAX_PARSES` tries.
     """
-    blocks = [(lang.lower(), body) for lang, body in _FENCE.findall(text)]
-    for lang, body in reversed(blocks):
-        if lang in ("", "python", "py", "python3") and _DEFINES_SOLVE.search(body):
-            return body.strip("\n") + "\n"
+    blocks = fenced_blocks(text)
+    for block in reversed(blocks):
+        if block.language in PYTHON and _DEFINES_SOLVE.search(block.body):
+            return block.body.strip("\n") + "\n"
     if blocks or not _DEFINES_SOLVE.search(text):
         return None
-    for match in [None, *_CODE_START.finditer(text)]:
-        candidate = text if match is None else text[match.start():]
-        if _parses(candidate):
+    return _plain_code(text)
+
+
+def _plain_code(text: str) -> str | None:
+    tries = MAX_PARSES
+    starts = [0, *(m.start() for m in itertools.islice(_CODE_START.finditer(text), MAX_PARSES // 2))]
+    for start in dict.fromkeys(starts):
+        tries -= 1
+        if _parse_error(text[start:]) is None:
+            return text[start:].strip("\n") + "\n"
+    # Prose after the code: cut before the line where parsing fails, again, while tries remain.
+    lines = text[starts[1] if len(starts) > 1 else 0:].splitlines()
+    while tries > 0 and lines:
+        tries -= 1
+        candidate = "\n".join(lines)
+        if not _DEFINES_SOLVE.search(candidate):
+            return None
+        failed_at = _parse_error(candidate)
+        if failed_at is None:
             return candidate.strip("\n") + "\n"
-    # Prose after the code: cut at the last line that still parses.
-    start = _CODE_START.search(text)
-    lines = text[start.start():].splitlines() if start else text.splitlines()
-    for end in range(len(lines), 0, -1):
-        candidate = "\n".join(lines[:end])
-        if _DEFINES_SOLVE.search(candidate) and _parses(candidate):
-            return candidate.strip("\n") + "\n"
+        lines = lines[: max(min(failed_at - 1, len(lines) - 1), 0)]
     return None
 
 
-def _parses(source: str) -> bool:
+def _parse_error(source: str) -> int | None:
+    """None when ``source`` parses, else the line where parsing failed."""
     try:
         ast.parse(source)
-    except (SyntaxError, ValueError):
-        return False
-    return True
+    except SyntaxError as error:
+        return error.lineno or len(source.splitlines())
+    except (ValueError, RecursionError, MemoryError):
+        return len(source.splitlines())
+    return None
+
+

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from arcray.arc.attempt import TEACHER, Attempt, CandidateRecord
+from arcray.arc.attempt import MAX_CODE_CHARS, TEACHER, Attempt, CandidateRecord, stored_answer
 from arcray.arc.fitness import FitnessResult, evaluate_solver
 from arcray.arc.render import RenderConfig, extract_code
 from arcray.arc.sandbox import Sandbox
@@ -35,7 +35,9 @@ class Candidate:
     result: FitnessResult | None = None
     parent: int | None = None  # index of the refined candidate in the previous generation's survivors
     error: str | None = None  # the teacher's failure, when no text came back
-    completion: str | None = None  # the model's raw text
+    completion: str | None = None  # the model's raw text (cut to STORED_ANSWER_CHARS)
+    completion_chars: int | None = None  # its full length, when it was cut
+    refused: str | None = None  # why the code found in the answer was not run (too long)
 
     @property
     def fitness(self) -> float:
@@ -52,13 +54,14 @@ class Candidate:
     def to_record(self) -> CandidateRecord:
         return CandidateRecord(
             generation=self.generation, origin=self.origin, parent=self.parent, code=self.code,
-            completion=self.completion, fitness=self.fitness, train_correct=self.train_correct,
-            test_correct=self.test_correct,
+            completion=self.completion, completion_chars=self.completion_chars, fitness=self.fitness,
+            train_correct=self.train_correct, test_correct=self.test_correct,
             runnable_share=round(self.result.runnable_share, 4) if self.result else 0.0,
             train_runnable=bool(self.result) and self.result.train_runnable,
             train_sized=bool(self.result) and self.result.train_sized,
             test_outputs=self.result.test_outputs() if self.result else [],
-            failures=[e.feedback() for e in self.result.examples if not e.correct] if self.result else [],
+            failures=[e.feedback() for e in self.result.examples if not e.correct] if self.result else
+            [self.refused] if self.refused else [],
             error=self.error,
         )
 
@@ -140,9 +143,12 @@ def run_evolution(
     def candidate(completion: Completion, generation: int, origin: str, parent: int | None) -> Candidate:
         if not completion.ok:
             return Candidate(generation, origin, None, parent=parent, error=f"{completion.error_kind}: {completion.error}")
-        code = extract_code(completion.text)
-        made = Candidate(generation, origin, code, parent=parent, completion=completion.text)
-        if code is not None:
+        code = extract_code(completion.text)  # linear in the answer's length (arcray.fences)
+        stored, full_length = stored_answer(completion.text)
+        made = Candidate(generation, origin, code, parent=parent, completion=stored, completion_chars=full_length)
+        if code is not None and len(code) > MAX_CODE_CHARS:
+            made.code, made.refused = None, f"the solver is {len(code)} characters; at most {MAX_CODE_CHARS} are run or kept"
+        elif code is not None:
             made.result = evaluate_solver(code, task, sandbox)
         return made
 
