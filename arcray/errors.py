@@ -34,8 +34,9 @@ def warn(message: str) -> None:
     import sys
 
     from arcray.redaction import scrub
+    from arcray.text import printable
 
-    print(f"arcray: warning: {scrub(message)}", file=sys.stderr, flush=True)
+    print(f"arcray: warning: {printable(scrub(message), one_line=True)}", file=sys.stderr, flush=True)
 
 
 def exit_code(name: str, call: Callable[[], int]) -> int:
@@ -47,11 +48,12 @@ def exit_code(name: str, call: Callable[[], int]) -> int:
     import sys
 
     from arcray.redaction import scrub
+    from arcray.text import printable
 
     try:
         return call()
     except ArcrayError as error:
-        print(f"{name}: error: {scrub(str(error))}", file=sys.stderr)
+        print(f"{name}: error: {printable(scrub(str(error)), one_line=True)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{name}: interrupted; re-run the same command to resume", file=sys.stderr)

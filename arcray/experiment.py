@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from arcray.errors import ConfigError, did_you_mean, exit_code
+from arcray.text import printable
 
 EXPERIMENT_CONFIG = "experiment_config.json"  # the resolved experiment config, at the top of its run directory
 OVERRIDES_CONFIG = "run directory (overrides the config's)"  # --out's help where the config names the run directory
@@ -76,23 +77,67 @@ def _report(finished: Finished) -> int:
 
 
 def load_yaml_config(path) -> dict:
-    """A YAML config file as a dict ({} when no path); one-line errors."""
+    """A YAML config file as a dict ({} when no path); one-line errors.
+
+    Anchors and aliases are refused (a few lines of them expand into gigabytes: the "billion
+    laughs"), and every key of every mapping must be text (YAML reads ``1:`` as a number and
+    ``on:``/``yes:`` as booleans), so a config is plain data before any stage reads it.
+    """
     if path is None:
         return {}
     import yaml
 
     try:
         with open(path, encoding="utf-8") as file:
-            data = yaml.safe_load(file)
+            data = yaml.load(file, Loader=_plain_loader())  # noqa: S506 - a SafeLoader without aliases
     except OSError as error:
         raise ConfigError(f"cannot read config {path} ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+    except _AliasRefused as error:
+        raise ConfigError(f"{path}: {error}") from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+        raise ConfigError(f"{path}: not valid YAML ({printable(str(error).splitlines()[0], limit=200)})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config is a mapping of keys to values")
+    _check_keys(data, path)
     return data
+
+
+class _AliasRefused(ValueError):
+    pass
+
+
+def _plain_loader():
+    import yaml
+
+    class PlainLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise _AliasRefused(f"line {event.start_mark.line + 1}: YAML aliases (*{printable(event.anchor, limit=40)}) "
+                                    "are not accepted in configs; write the values out")
+            return super().compose_node(parent, index)
+
+    return PlainLoader
+
+
+def _check_keys(data: dict, path) -> None:
+    """Every mapping key in ``data`` is text; else one line naming where, and the fix."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        where, node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            if isinstance(node, dict) and not isinstance(key, str):
+                hint = " (YAML reads on/off/yes/no/true/false as booleans)" if isinstance(key, bool) else ""
+                raise ConfigError(f"{path}: the key {printable(repr(key), limit=60)}{' under ' + where if where else ''} is "
+                                  f"not text{hint}; quote it")
+            stack.append((f"{where}.{key}" if where else str(key), value))
 
 
 def load_experiment_config(path, keys, smoke: dict | None = None) -> dict:
@@ -113,5 +158,7 @@ def section(config: dict, name: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConfigError(f"{name}: a section is a mapping of keys to values, not {type(value).__name__} {value!r}")
+        shown = printable(repr(value), limit=80, one_line=True)
+        raise ConfigError(f"{name}: a section is a mapping of keys to values (indented lines under '{name}:'), "
+                          f"not {type(value).__name__} {shown}")
     return value

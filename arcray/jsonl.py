@@ -25,11 +25,31 @@ def parse_json(raw: bytes | str, where: str, error: type[ArcrayError] = ArcrayEr
         except UnicodeDecodeError as problem:
             raise error(f"{where}: not UTF-8 text (byte {problem.start}); is this the right file?") from None
     try:
-        return json.loads(raw)
+        return json.loads(raw, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as problem:
+        raise error(f"{where}: the key {problem} appears twice in one object; keep one") from None
     except json.JSONDecodeError as problem:
         raise error(f"{where}: not valid JSON ({problem.msg} at line {problem.lineno}, column {problem.colno})") from None
     except RecursionError:
         raise error(f"{where}: JSON nested too deeply to read; is this the right file?") from None
+    except ValueError:  # a number past Python's 4300-digit limit for int(): no grid, config or record has one
+        raise error(f"{where}: a number in it is too long to read (over 4300 digits); is this the right file?") from None
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (json keeps the last one silently: a lost task)."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+        from arcray.text import printable
+
+        raise _DuplicateKey(printable(repr(repeated), limit=80, one_line=True))
+    return value
 
 
 def read_json(path: str | os.PathLike, error: type[ArcrayError] = ArcrayError) -> Any:

@@ -6,12 +6,32 @@ task gets the same one-line message (file, task, example, problem) wherever it c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from arcray.arc.grid import Grid, grid_problem
 from arcray.errors import TaskFormatError
+from arcray.text import printable
+
+# A task id is data, never a path or markup: it names files (eval-*/, submissions) and is printed.
+# ARC's ids are 8 hex digits; re-arc's and users' are words. 1-64 of these, not starting with '.'.
+TASK_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
+TASK_ID_RULE = "1-64 letters, digits, '_', '-' and '.' (not first)"
+
+
+def shown_id(task_id: object) -> str:
+    """A task id as it may be printed, whatever it holds (escape sequences, newlines, markup)."""
+    return printable(repr(task_id) if not isinstance(task_id, str) or not TASK_ID.fullmatch(task_id) else task_id,
+                     limit=80, one_line=True)
+
+
+def check_task_id(task_id: object, where: str) -> str:
+    """``task_id`` when it is a valid id; else TaskFormatError naming it (escaped) and the rule."""
+    if isinstance(task_id, str) and TASK_ID.fullmatch(task_id):
+        return task_id
+    raise TaskFormatError(f"{where}: task id {shown_id(task_id)} is not a task id; ids are {TASK_ID_RULE}: rename it")
 
 
 @dataclass(frozen=True)
@@ -54,7 +74,8 @@ class Task:
 
 
 def parse_task(task_id: str, raw: Any, path: Path, source: str) -> Task:
-    """The task in ARC JSON layout ``raw`` (read from ``path``), validated."""
+    """The task in ARC JSON layout ``raw`` (read from ``path``), validated, its id first."""
+    check_task_id(task_id, str(path))
     where = f"{path}, task {task_id}"
     if not isinstance(raw, dict):
         raise TaskFormatError(f"{where}: a task must be an object with 'train' and 'test' lists")

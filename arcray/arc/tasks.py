@@ -17,8 +17,9 @@ from typing import Any, Iterable
 
 from arcray.arc.sources import resolve
 from arcray.arc.sources.bundled import BUNDLED
-from arcray.arc.task_format import Example, Task, parse_task
+from arcray.arc.task_format import Example, Task, parse_task, shown_id
 from arcray.errors import TaskFormatError, did_you_mean
+from arcray.text import printable
 
 __all__ = ["BUNDLED", "Example", "Task", "list_sources", "load_tasks", "task_from_json"]
 
@@ -26,6 +27,14 @@ __all__ = ["BUNDLED", "Example", "Task", "list_sources", "load_tasks", "task_fro
 def task_from_json(task_id: str, data: dict[str, Any], source: str = "") -> Task:
     """A task from its ARC JSON layout (as written by :meth:`Task.to_json`), validated."""
     return parse_task(task_id, data, Path(source or "<json>"), source)
+
+
+def _refuse_duplicates(tasks: list[Task]) -> None:
+    """One id twice (two files of a folder, say) is an error naming both places: never a silent pick."""
+    for first, second in zip(tasks, tasks[1:]):  # sorted by id
+        if first.id == second.id:
+            raise TaskFormatError(f"task {first.id} is defined twice: in {first.source or '?'} and in {second.source or '?'}; "
+                                  "keep one")
 
 
 def list_sources() -> list[str]:
@@ -43,14 +52,17 @@ def load_tasks(source: str | os.PathLike, *, ids: Iterable[str] | None = None, l
     """
     kind, arg = resolve(str(source))
     tasks = sorted(kind.load(arg), key=lambda t: t.id)
+    _refuse_duplicates(tasks)
     if ids is not None:
         ids = [i.strip() for i in ids if i and i.strip()]
         by_id = {task.id: task for task in tasks}
         missing = [i for i in ids if i not in by_id]
         if missing:
+            shown = shown_id(missing[0])
             raise TaskFormatError(
-                f"task {missing[0]!r} is not in {source}{did_you_mean(missing[0], list(by_id))}; "
-                f"list the ids with `arcray tasks {source}`"
+                f"task {shown} is not in {printable(str(source), limit=200, one_line=True)}"
+                f"{did_you_mean(missing[0], list(by_id)) if shown == missing[0] else ''}; "
+                f"list the ids with `arcray tasks {printable(str(source), limit=200, one_line=True)}`"
             )
         tasks = [by_id[i] for i in dict.fromkeys(ids)]
     if max_cells is not None:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from arcray.cli._common import add_json_flag, add_task_selection, load_yaml_config, print_json, set_if_given
+from arcray.experiment import section
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +49,7 @@ def build_config(args: argparse.Namespace):
     set_if_given(raw, "concurrency", args.concurrency)
     set_if_given(raw, "out", args.out)
     set_if_given(raw, "retry_failed", args.retry_failed)
-    teacher = dict(raw.get("teacher") or {})
+    teacher = dict(section(raw, "teacher"))
     set_if_given(teacher, "backend", args.teacher)
     set_if_given(teacher, "model", args.model)
     if teacher.get("backend") == "search":
@@ -59,13 +60,13 @@ def build_config(args: argparse.Namespace):
         raw.setdefault("num_cpus_per_actor", 1.0)
         raw.setdefault("concurrency", os.cpu_count() or 1)
     raw["teacher"] = teacher
-    evolution = dict(raw.get("evolution") or {})
+    evolution = dict(section(raw, "evolution"))
     set_if_given(evolution, "max_generations", args.max_generations)
     set_if_given(evolution, "population", args.population)
     set_if_given(evolution, "use_analyst", args.analyst)
     raw["evolution"] = evolution
     if args.no_cache:
-        raw["cache"] = {**(raw.get("cache") or {}), "enabled": False}
+        raw["cache"] = {**section(raw, "cache"), "enabled": False}
     for required, flag in (("tasks", "--tasks"), ("out", "--out")):
         if not raw.get(required):
             from arcray.errors import ConfigError

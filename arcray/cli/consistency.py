@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from arcray.cli._common import add_json_flag, load_yaml_config, print_json, quiet_transformers, set_if_given
+from arcray.experiment import section
 from arcray.errors import ConfigError
 
 
@@ -93,7 +94,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def _raw_config(args: argparse.Namespace) -> dict[str, Any]:
     raw = load_yaml_config(args.config)
-    student = dict(raw.get("student") or {})
+    student = dict(section(raw, "student"))
     set_if_given(student, "backend", args.backend)
     set_if_given(student, "model", args.model)
     set_if_given(student, "adapter", args.adapter)
@@ -103,7 +104,7 @@ def _raw_config(args: argparse.Namespace) -> dict[str, Any]:
     if student["backend"] == "hf":
         quiet_transformers()
     raw["student"] = student
-    dataset = dict(raw.get("dataset") or {})
+    dataset = dict(section(raw, "dataset"))
     from_file = getattr(args, "from_file", None)
     if from_file and args.dataset:
         raise ConfigError("pass --from FAILURES.jsonl or --dataset SOURCE, not both")

@@ -6,6 +6,7 @@ import argparse
 
 from arcray.arc.render import RenderConfig, render_task
 from arcray.arc.tasks import load_tasks
+from arcray.text import printable
 from arcray.cli._common import add_ids_and_limit, add_json_flag, add_max_cells, print_json, task_source_help
 
 
@@ -39,12 +40,15 @@ def run(args: argparse.Namespace) -> int:
         print_json({"source": args.source, "count": len(rows), "tasks": rows})
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{args.source}: {len(rows)} tasks")
+    # every text shown goes through printable() and escape(): no escape sequence or markup reaches the terminal
+    table = Table(title=escape(printable(f"{args.source}: {len(rows)} tasks", one_line=True)))
     for column in ("id", "train", "test", "test outputs", "largest side"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["id"], str(row["train"]), str(row["test"]), "yes" if row["test_outputs"] else "no", str(row["largest"]))
+        table.add_row(escape(printable(row["id"], one_line=True)), str(row["train"]), str(row["test"]),
+                      "yes" if row["test_outputs"] else "no", str(row["largest"]))
     Console().print(table)
     return 0
