@@ -16,7 +16,7 @@ from arcray.errors import ConfigError, did_you_mean
 class Strict(BaseModel):
     """A config part: unknown keys are refused (with "did you mean"), values never change once built."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
 
 def _path_as_text(value: Any) -> Any:

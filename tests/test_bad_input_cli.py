@@ -6,7 +6,9 @@ no control character on the terminal.
 from __future__ import annotations
 
 import json
+import os
 import resource
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,12 +24,16 @@ def _limited() -> None:  # the subprocess's own bounds: 3 GB of address space, 1
     resource.setrlimit(resource.RLIMIT_CPU, (120, 120))
 
 
-def one_line(args: list[str], *, script: bool = False, cwd: Path | None = None) -> str:
-    """Run ``arcray ARGS`` (or ``python ARGS`` for a script); assert the one-line refusal; return that line."""
-    command = [sys.executable, *args] if script else [sys.executable, "-m", "arcray", *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, preexec_fn=_limited, cwd=cwd or ROOT)
+def one_line(args: list[str], *, script: bool = False, cwd: Path | None = None, wrap: list[str] = (),
+             env: dict[str, str] | None = None, others_print: bool = False) -> str:
+    """Run ``arcray ARGS`` (or ``python ARGS`` for a script), inside ``wrap`` (a bwrap view); assert the
+    one-line refusal; return that line. ``others_print``: libraries (Ray, bitsandbytes) may print lines
+    of their own before it; arcray's is the last."""
+    command = [*wrap, sys.executable, *args] if script else [*wrap, sys.executable, "-m", "arcray", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, preexec_fn=_limited, cwd=cwd or ROOT,
+                          env={**os.environ, **(env or {})})
     assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
-    lines = done.stderr.strip().splitlines()
+    lines = done.stderr.strip().splitlines()[-1:] if others_print else done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in done.stdout + lines[0]), repr(done.stderr)
     return lines[0]
@@ -92,3 +98,99 @@ def test_an_id_in_two_files_of_a_folder(write, tmp_path):
     write("tasks/more.json", json.dumps({"ab12": TASK}))
     line = one_line(["tasks", str(tmp_path / "tasks")])
     assert "task ab12 is defined twice" in line and "ab12.json" in line and "more.json" in line
+
+
+# ---------------------------------------------------------------- the disk, the model, the numbers
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory):
+    """A small real collection (the search teacher, three tasks) and the dataset prepared from it."""
+    root = tmp_path_factory.mktemp("made")
+    run = subprocess.run([sys.executable, "-m", "arcray", "collect", "--tasks", "arc1/train", "--ids", "3c9b0459,6150a2bd,67a3c6ac",
+                          "--teacher", "search", "--out", str(root / "collect")], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    made = subprocess.run([sys.executable, "-m", "arcray", "prepare", "--from", str(root / "collect"), "--out", str(root / "data")],
+                          capture_output=True, text=True, timeout=600)
+    assert made.returncode == 0, made.stderr[-2000:]
+    return root
+
+
+def bwrap_view(*args: str) -> list[str]:
+    """This machine as it is, but for the folders ``args`` changes (a read-only bind, a tiny tmpfs)."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    return ["bwrap", "--dev-bind", "/", "/", *args]
+
+
+def test_prepare_out_naming_a_file(collection, tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("mine")
+    line = one_line(["prepare", "--from", str(collection / "collect"), "--out", str(target)])
+    assert "already exists and is not a folder" in line and "pass another --out" in line
+    assert target.read_text() == "mine"
+
+
+@pytest.mark.parametrize("command", ["collect", "prepare"])
+def test_attempts_replaced_by_a_folder(collection, tmp_path, command):
+    run = tmp_path / "collect"
+    shutil.copytree(collection / "collect", run)
+    kept = (run / "attempts.jsonl").read_text()
+    (run / "attempts.jsonl").rename(run / "attempts.kept")
+    (run / "attempts.jsonl").mkdir()
+    args = (["collect", "--tasks", "arc1/train", "--ids", "3c9b0459", "--teacher", "search", "--out", str(run)] if command == "collect"
+            else ["prepare", "--from", str(run), "--out", str(tmp_path / "data")])
+    line = one_line(args)
+    assert "attempts.jsonl' is a folder where a file should be" in line and "move the folder aside" in line
+    assert (run / "attempts.kept").read_text() == kept
+
+
+def test_a_read_only_run_directory(collection, tmp_path):
+    run = tmp_path / "collect"
+    shutil.copytree(collection / "collect", run)
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    line = one_line(["collect", "--tasks", "arc1/train", "--ids", "3c9b0459,007bbfb7", "--teacher", "search", "--out", str(run)],
+                    wrap=bwrap_view("--ro-bind", str(run), str(run)), others_print=True)
+    assert "read-only file system" in line and "writable" in line
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before  # what was there is kept
+
+
+def test_a_full_disk_from_the_start(collection, tmp_path):
+    small = tmp_path / "small"
+    small.mkdir()
+    line = one_line(["prepare", "--from", str(collection / "collect"), "--out", str(small / "data")],
+                    wrap=bwrap_view("--size", "4096", "--tmpfs", str(small)))
+    assert "no space left" in line and "re-run the same command to resume" in line
+
+
+def test_no_space_for_the_model_conversion(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    line = one_line(["generate", "--backend", "hf", "--model", "smollm2-135m", "--prompt", "hi", "--max-new-tokens", "2"],
+                    wrap=bwrap_view("--size", str(1 << 20), "--tmpfs", str(cache)), env={"ARCRAY_CACHE_DIR": str(cache)},
+                    others_print=True)
+    assert "no space left" in line and "models/smollm2-135m" in line
+
+
+@pytest.mark.parametrize("command", [["generate", "--backend", "hf", "--prompt", "hi"],
+                                     ["evaluate", "--tasks", "arc1/eval", "--limit", "1"]])
+def test_a_model_that_is_not_there(tmp_path, command):
+    line = one_line([*command, "--model", "no-such/model", *(["--out", str(tmp_path / "run")] if command[0] == "evaluate" else [])],
+                    env={"HF_HUB_OFFLINE": "1"})
+    assert "model 'no-such/model' is not" in line and "pass smollm2-135m" in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_max_length_that_drops_every_example(collection, tmp_path):
+    line = one_line(["train", "--data", str(collection / "data"), "--model", "smollm2-135m", "--out", str(tmp_path / "train"),
+                     "--max-length", "16"], others_print=True)
+    assert "--max-length 16 leaves no training example" in line and "pass --max-length above" in line
+    assert not (tmp_path / "train").exists()
+
+
+def test_numbers_are_finite_and_in_range(collection, write, tmp_path):
+    config = write("collect.yaml", "tasks: arc1/train\nteacher:\n  backend: gemini\n  model: gemini-2.5-flash\n  timeout_s: 1.0e308\n")
+    line = one_line(["collect", "--config", str(config), "--out", str(tmp_path / "run")], env={"GEMINI_API_KEY": "test-key-0123456789"})
+    assert "timeout_s: Input should be less than or equal to 3600" in line
+    for lr in ("inf", "nan", "5"):
+        line = one_line(["train", "--data", str(collection / "data"), "--model", "smollm2-135m", "--out", str(tmp_path / "t"), "--lr", lr])
+        assert "lr: Input should be" in line

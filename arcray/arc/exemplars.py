@@ -37,7 +37,7 @@ HEADING = "Programs of similar solved tasks:"
 class Exemplar(BaseModel):
     """One training-side task's verified program, with the facts it is retrieved by."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     task: str
     size: str

@@ -20,7 +20,7 @@ from arcray.fences import PYTHON, fenced_blocks
 class RenderConfig(BaseModel):
     """How grids and tasks are written into prompts."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     grid_format: Literal["digits", "spaced", "json"] = Field(
         "digits", description="digits: '0120' per row; spaced: '0 1 2 0'; json: one JSON list per row"

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class EvolutionConfig(BaseModel):
     """How hard the teacher (or student) tries on one task."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     max_generations: int = Field(5, ge=1, le=100, description="generations, the Programmer's first one included")
     population: int = Field(2, ge=1, le=64, description="candidates kept (and refined) per generation")

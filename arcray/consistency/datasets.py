@@ -36,7 +36,7 @@ from arcray.jsonl import iter_jsonl
 class DatasetSpec(BaseModel):
     """Which problems: a source, a range of it, and for the generator its stream."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     source: str = Field(description="arith, humaneval, gsm8k:PATH, mbpp:PATH, prompts:PATH, run:PATH or a PATH")
     category: Category | None = Field(None, description="required for prompts without a category of their own")

@@ -22,7 +22,7 @@ Status = Literal["pass", "fail", "not measured", "incomplete"]
 
 
 class Criterion(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     metric: str = Field(description="a registered metric: consistency, accuracy, tie_rate, maj_accuracy, ...")
     category: str = Field("all", description="which prompts: a registered category, or all measured")
@@ -53,7 +53,7 @@ class Criterion(BaseModel):
 
 
 class Gate(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     name: str
     description: str = ""

@@ -11,7 +11,7 @@ class EngineConfig(BaseModel):
     Every derived example is re-verified in the sandbox before it enters the dataset.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     symmetries: int = Field(7, ge=0, le=7, description="of the 7 non-trivial symmetries of the square, how many "
                             "augment each solved task (picked at random per task)")

@@ -22,12 +22,12 @@ def cache_root() -> Path:
 class RetryConfig(Strict):
     """Exponential backoff with jitter; a server's RetryInfo.retryDelay wins when it is given."""
 
-    max_attempts: int = Field(6, ge=1, description="requests per completion, the first included")
-    initial_delay_s: float = Field(1.0, ge=0.0, description="wait before the first retry")
-    max_delay_s: float = Field(60.0, ge=0.0, description="cap on one computed wait")
-    multiplier: float = Field(2.0, ge=1.0, description="growth of the wait per attempt")
+    max_attempts: int = Field(6, ge=1, le=1000, description="requests per completion, the first included")
+    initial_delay_s: float = Field(1.0, ge=0.0, le=3600, description="wait before the first retry")
+    max_delay_s: float = Field(60.0, ge=0.0, le=86_400, description="cap on one computed wait")
+    multiplier: float = Field(2.0, ge=1.0, le=100, description="growth of the wait per attempt")
     jitter: float = Field(0.5, ge=0.0, le=1.0, description="fraction of the wait drawn at random")
-    max_server_delay_s: float = Field(300.0, ge=0.0, description="cap on a server-requested wait")
+    max_server_delay_s: float = Field(300.0, ge=0.0, le=86_400, description="cap on a server-requested wait")
     retry_statuses: tuple[int, ...] = Field(RETRYABLE_STATUSES, description="HTTP codes worth retrying")
 
 

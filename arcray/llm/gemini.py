@@ -56,7 +56,7 @@ class GeminiConfig(BackendConfig):
 
     backend: Literal["gemini"] = "gemini"
     model: str = "gemini-2.5-flash"
-    timeout_s: float = Field(120.0, gt=0.0, description="per-request timeout")
+    timeout_s: float = Field(120.0, gt=0.0, le=3600, description="per-request timeout")
     max_concurrency: int = Field(8, ge=1, description="requests in flight per backend instance")
     thinking_budget: int | None = Field(
         None, ge=-1, description="thinking tokens; 0 off, -1 dynamic, None: the model's default"

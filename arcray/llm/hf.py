@@ -45,7 +45,25 @@ def resolve_model(name: str, *, convert: bool = True) -> str:
     hint = did_you_mean(name, ALIASES)
     if hint:
         raise ConfigError(f"unknown model {name!r}{hint}")
+    _check_hub_model(name)
     return name  # a hub id, loaded (and downloaded) by transformers
+
+
+def _check_hub_model(name: str) -> None:
+    """A hub id that this machine can load: its config.json in the Hugging Face cache, or reachable.
+    One line otherwise, before any worker tries (and fails in tracebacks) to load it."""
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        return  # transformers will say what is missing
+    try:
+        hf_hub_download(repo_id=name, filename="config.json")
+    except Exception as error:  # noqa: BLE001 - offline, unknown repo, gated, bad id, no network: all one line
+        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+        raise ConfigError(
+            f"model {name!r} is not {' or '.join(map(repr, ALIASES))}, a local folder or a hub model this machine can load "
+            f"({type(error).__name__}: {reason}); pass {ALIASES[0]}, a folder with config.json, or a hub id that is in the "
+            "Hugging Face cache or reachable (HF_HUB_OFFLINE unset)") from None
 
 
 def fingerprint(path: str | Path) -> str:

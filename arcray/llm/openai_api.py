@@ -78,7 +78,7 @@ class OpenAIConfig(BackendConfig):
         "OPENAI_API_KEY",
         description="environment variable holding the key; a loopback base_url may go without; None: send no key",
     )
-    timeout_s: float = Field(600.0, gt=0.0, description="per-request timeout (one request may carry all n samples)")
+    timeout_s: float = Field(600.0, gt=0.0, le=3600, description="per-request timeout (one request may carry all n samples)")
     max_concurrency: int = Field(16, ge=1, description="requests in flight per backend instance")
     n_in_one_request: bool = Field(
         True,

@@ -8,6 +8,7 @@ ask at once: one converts, the others wait and then read the finished folder.
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import json
 import logging
@@ -62,8 +63,11 @@ def ensure_converted(cache_dir: Path | None = None) -> Path:
         try:
             _convert(source, staging)
             os.rename(staging, target)
-        except BaseException:
+        except BaseException as error:
             shutil.rmtree(staging, ignore_errors=True)
+            if not isinstance(error, OSError) and "No space left on device" in str(error):
+                # safetensors reports a full disk as its own error type: the same user error as any full disk
+                raise OSError(errno.ENOSPC, "No space left on device", str(target)) from None
             raise
     return target
 

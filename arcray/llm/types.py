@@ -40,7 +40,7 @@ MaxNewTokens = Annotated[int, Field(ge=1)]
 class SamplingParams(BaseModel):
     """How to sample: ``n`` completions per prompt, each up to ``max_new_tokens`` tokens."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     n: SampleCount = Field(1, description="completions per prompt")
     temperature: Temperature = Field(0.0, description="0 means greedy")

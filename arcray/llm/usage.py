@@ -15,7 +15,7 @@ from arcray.llm.types import Completion
 class Price(BaseModel):
     """US dollars per million tokens; completion tokens include thinking tokens."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     prompt_per_million: float = Field(ge=0.0)
     completion_per_million: float = Field(ge=0.0)

@@ -38,7 +38,7 @@ DATASET_FIELDS = ("task_id", "analyst_spec", "solver_code", "fitness", "train_co
 class CollectConfig(BaseModel):
     """Everything `arcray collect` needs, validated before Ray starts."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     tasks: str = Field(description="task source: a bundled set, a Kaggle file or a folder")
     ids: list[str] | None = Field(None, description="only these task ids")

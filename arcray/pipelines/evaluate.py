@@ -35,7 +35,7 @@ STUDENT_EVOLUTION = EvolutionConfig(max_generations=3, population=2, use_analyst
 class EvaluateConfig(BaseModel):
     """`arcray evaluate`: which student, on which tasks, how hard it may try."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     student: AnyBackendConfig = Field(description="{backend: hf, model: NAME_OR_DIR, adapter: DIR, …}")
     tasks: str

@@ -68,7 +68,7 @@ from arcray.validation import build_config
 class _SamplingConfig(BaseModel):
     """What both stages need: a model, prompts, generation limits, and how to spread the work."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     student: AnyBackendConfig = Field(description="the model sampled: {backend: hf, model: smollm2-135m, adapter: DIR}")
     dataset: DatasetSpec

@@ -22,15 +22,15 @@ if TYPE_CHECKING:
 class SearchConfig(BaseModel):
     """How hard the search teacher looks for a program, and how it checks what it finds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     max_depth: int = Field(3, ge=1, le=6, description="Most primitives chained in one program (a final colour map is free).")
-    time_budget_s: float = Field(2.0, gt=0, description="Seconds of search per task before giving up.")
+    time_budget_s: float = Field(2.0, gt=0, le=3600, description="Seconds of search per task before giving up.")
     budget_clock: Literal["wall", "cpu"] = Field(
         "wall", description="Count the budget in wall seconds, or in this process's CPU seconds (steady figures on a busy machine)."
     )
     sandbox: bool = Field(True, description="Also run each solver through arcray.arc.sandbox when that is importable.")
-    sandbox_timeout_s: float = Field(2.0, gt=0, description="Seconds the sandbox allows the solver per grid.")
+    sandbox_timeout_s: float = Field(2.0, gt=0, le=600, description="Seconds the sandbox allows the solver per grid.")
     alternatives: int = Field(0, ge=0, le=32, description="Other distinct programs that fit, kept beside the first "
                               "(the data engine's alternative solutions).")
     explored: int = Field(0, ge=0, le=32, description="Programs that ran on every input without fitting, kept for "

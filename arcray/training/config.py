@@ -21,28 +21,28 @@ DATASET_DIR = "dataset"  # what `arcray prepare` writes inside DATA_DIR
 class TrainConfig(BaseModel):
     """QLoRA fine-tuning of a causal LM on an `arcray prepare` dataset, on Ray Train."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     data: Path = Field(description="DATA_DIR written by `arcray prepare` (holds dataset/)")
     model: str = Field(description="base model: smollm2-135m, a hub id, or a local folder")
     out: Path = Field(description="RUN_DIR: adapter/, merged/, config.json, history.json, summary.json")
 
     # LoRA (the plan's defaults)
-    lora_r: int = Field(16, ge=1, description="rank of the LoRA update matrices")
-    lora_alpha: float = Field(32, gt=0, description="LoRA scaling numerator (the update is scaled by alpha / r)")
+    lora_r: int = Field(16, ge=1, le=4096, description="rank of the LoRA update matrices")
+    lora_alpha: float = Field(32, gt=0, le=1e5, description="LoRA scaling numerator (the update is scaled by alpha / r)")
     lora_dropout: float = Field(0.05, ge=0, lt=1, description="dropout on the LoRA input")
     target_modules: list[str] = Field(["q_proj", "v_proj"], min_length=1, description="names of the linear layers that get adapters")
     lora_layers: int | None = Field(None, ge=1, description="adapt only the last N decoder layers (None: all): the "
                                     "backward pass then stops below them, which a CPU's budget feels")
 
     # optimisation
-    lr: float = Field(2e-4, gt=0, description="peak learning rate (AdamW, linear decay)")
-    epochs: int = Field(3, ge=1, description="passes over the training split")
+    lr: float = Field(2e-4, gt=0, le=1.0, description="peak learning rate (AdamW, linear decay)")
+    epochs: int = Field(3, ge=1, le=10_000, description="passes over the training split")
     batch_size: int = Field(4, ge=1, description="examples per device per forward pass")
     grad_accum: int = Field(4, ge=1, description="forward passes per optimiser step")
-    max_length: int = Field(2048, ge=16, description="truncate longer examples to this many tokens (no padding to it)")
-    warmup_steps: float = Field(0.03, ge=0, description="linear warm-up: steps, or a share of all steps when below 1")
-    weight_decay: float = Field(0.01, ge=0)
+    max_length: int = Field(2048, ge=16, le=1 << 20, description="truncate longer examples to this many tokens (no padding to it)")
+    warmup_steps: float = Field(0.03, ge=0, le=1e7, description="linear warm-up: steps, or a share of all steps when below 1")
+    weight_decay: float = Field(0.01, ge=0, le=100)
     seed: int = Field(0, description="adapter initialisation and data order")
     eval_examples: int | None = Field(None, ge=0, description="validation examples the eval loss is computed on "
                                       "(None: all; 0: none, the last checkpoint is kept): a CPU's budget")

@@ -39,7 +39,7 @@ DATASET_DIR = "dataset"
 
 
 class PrepareConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     sources: list[Path] = Field(min_length=1, description="collection run directories and/or self-consistency JSONL files")
     out: Path

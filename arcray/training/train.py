@@ -53,6 +53,7 @@ def run_training(config: TrainConfig, *, callbacks: list[Any] = (), ray_callback
     if config.eval_examples is not None:
         data.validation = data.validation[: config.eval_examples]
     model_path = preflight(config)
+    check_lengths(data, model_path, config.max_length)
     run = RunDir(config.out)
     _check_resumable(run, config)
     config = _resolve_cpus(config)
@@ -86,6 +87,25 @@ def preflight(config: TrainConfig) -> str:
                 f"its linear layers are {', '.join(sorted(names))}"
             )
     return model_path
+
+
+def check_lengths(data: TrainingData, model_path: str, max_length: int) -> None:
+    """Refuse, before Ray starts, a ``max_length`` that every training example's prompt alone fills:
+    nothing of any answer would be left to learn (and the workers would fail on an empty set)."""
+    from arcray.llm.loading import load_tokenizer
+
+    if not data.train:
+        raise ConfigError("the training set is empty; run `arcray prepare` with sources that hold verified examples")
+    tokenizer = load_tokenizer(model_path, padding_side="right")
+    lengths = []
+    for row in data.train:
+        text = tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
+        lengths.append(len(tokenizer(text, add_special_tokens=False)["input_ids"]))
+        if lengths[-1] < max_length:
+            return  # one example keeps some of its answer: training has something to learn
+    raise ConfigError(f"--max-length {max_length} leaves no training example: every prompt alone is at least {min(lengths)} "
+                      f"tokens (the longest {max(lengths)}); pass --max-length above {min(lengths)}, or shorter prompts "
+                      "(arcray prepare --prompt compact)")
 
 
 def linear_module_names(model_path: str) -> set[str]:

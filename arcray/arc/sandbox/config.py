@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class SandboxConfig(BaseModel):
     """Per-evaluation limits. Defaults suit ARC solvers: fast, small, quiet."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     timeout_s: float = Field(2.0, gt=0, le=600, description="wall-clock seconds one solve(grid) call may take")
     memory_mb: int = Field(512, ge=16, le=65536, description="memory (MiB) the solver may allocate beyond the warm interpreter")

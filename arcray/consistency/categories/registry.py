@@ -36,7 +36,7 @@ JudgeAnswers = Callable[[Any, list[str | None], Any], list[Any]]
 class Temperatures(BaseModel):
     """One category's row: the temperature its data is generated at, and the one it is trained for."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     generate: float = Field(ge=0.0, le=2.0, description="sampling temperature when generating training data")
     train: float = Field(ge=0.0, le=2.0, description="temperature the student should reproduce the answer at")
