@@ -194,3 +194,67 @@ def test_numbers_are_finite_and_in_range(collection, write, tmp_path):
     for lr in ("inf", "nan", "5"):
         line = one_line(["train", "--data", str(collection / "data"), "--model", "smollm2-135m", "--out", str(tmp_path / "t"), "--lr", lr])
         assert "lr: Input should be" in line
+
+
+# ---------------------------------------------------------------- failures that say what they are
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _collect(config: Path, out: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "arcray", "collect", "--config", str(config), "--tasks", "arc1/train",
+                           "--ids", "3c9b0459,6150a2bd", "--no-cache", "--out", str(out), *extra],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, **env})
+
+
+GEMINI = "teacher:\n  backend: gemini\n  model: gemini-2.5-flash\n  retry:\n    max_attempts: 2\n    initial_delay_s: 0.01\n"
+
+
+def test_an_unreachable_endpoint_is_an_error_and_its_tasks_are_retried(write, tmp_path, fake_gemini):
+    from arc_teacher import ArcTeacher
+    from fake_gemini import API_KEY
+
+    config, out = write("gemini.yaml", GEMINI), tmp_path / "run"
+    dead = f"http://127.0.0.1:{_closed_port()}"
+    done = _collect(config, out, {"GOOGLE_GEMINI_BASE_URL": dead, "GEMINI_API_KEY": API_KEY})
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert last.startswith("arcray collect: error: no teacher call of this run was served") and dead in last
+    records = [json.loads(line) for line in (out / "attempts.jsonl").read_text().splitlines()]
+    assert [r["failure"] for r in records] == ["endpoint", "endpoint"]  # kept, and marked as not attempted
+    # the endpoint works again: the same command attempts both tasks, without --retry-failed
+    fake_gemini.handler = ArcTeacher(["3c9b0459", "6150a2bd"])
+    again = _collect(config, out, fake_gemini.env())
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert fake_gemini.request_count >= 2
+    latest = {json.loads(line)["task_id"]: json.loads(line) for line in (out / "attempts.jsonl").read_text().splitlines()}
+    assert all(r["failure"] is None for r in latest.values())
+
+
+def test_a_quota_wait_of_a_day_fails_at_once(write, tmp_path, fake_gemini):
+    from fake_gemini import Reply
+
+    fake_gemini.handler = lambda request: Reply.error(429, retry_delay="86400s")
+    done = _collect(write("gemini.yaml", GEMINI), tmp_path / "run", fake_gemini.env())
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 2 and "asks to wait 86400 s" in last and "max_server_delay_s" in last, done.stderr[-2000:]
+    # one request per call (never a retry through a day's wait), and each task stops after its first generation:
+    # the Analyst and the Programmer's two candidates, for two tasks
+    assert fake_gemini.request_count <= 6
+
+
+def test_a_long_wait_is_printed_with_its_length_and_how_to_stop(write, tmp_path, fake_gemini):
+    from arc_teacher import ArcTeacher
+    from fake_gemini import Reply
+
+    fake_gemini.script(Reply.error(429, retry_delay="0.2s"))
+    fake_gemini.handler = ArcTeacher(["3c9b0459", "6150a2bd"])
+    config = write("gemini.yaml", GEMINI + "    announce_wait_s: 0.1\n")
+    done = _collect(config, tmp_path / "run", fake_gemini.env())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "waiting 0 s before retrying" in done.stderr and "Ctrl-C stops" in done.stderr

@@ -19,7 +19,8 @@ ATTEMPTS = "attempts.jsonl"  # the record file of a collection or evaluation run
 MIN_FITNESS = 1.0  # the plan's default: a solver enters the dataset once it reproduces a train pair
 INTERNAL = "internal"  # the platform failed (actor death, sandbox crash, out of memory): always retried
 TEACHER = "teacher"  # the teacher failed for good (HTTP 400, retries exhausted): retried with retry_failed
-Failure = Literal["internal", "teacher"]
+ENDPOINT = "endpoint"  # the endpoint could not serve (unreachable, a quota's wait past the cap): always retried
+Failure = Literal["internal", "teacher", "endpoint"]
 
 
 STORED_ANSWER_CHARS = 65536  # a raw answer kept on disk; a 5 MB answer must not make a 10 MB record line

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from arcray.arc.attempt import MAX_CODE_CHARS, TEACHER, Attempt, CandidateRecord, stored_answer
+from arcray.arc.attempt import ENDPOINT, MAX_CODE_CHARS, TEACHER, Attempt, CandidateRecord, stored_answer
 from arcray.arc.fitness import FitnessResult, evaluate_solver
 from arcray.arc.render import RenderConfig, extract_code
 from arcray.arc.sandbox import Sandbox
@@ -21,6 +21,7 @@ from arcray.arc.tasks import Task
 from arcray.civilization import prompts
 from arcray.civilization.config import EvolutionConfig
 from arcray.llm.backend import Backend
+from arcray.llm.retry import ENDPOINT_KINDS
 from arcray.llm.types import Completion, SamplingParams
 from arcray.llm.usage import Usage
 
@@ -101,10 +102,13 @@ class EvolutionResult:
             generations=[[c.to_record() for c in generation] for generation in self.generations],
             usage=self.usage.to_dict(price),
             error=self.error,
-            failure=TEACHER if self.error else None,
+            failure=(ENDPOINT if self.error and self.error.startswith(ENDPOINT_ERRORS) else TEACHER if self.error else None),
             warnings=self.warnings,
             wall_s=round(self.wall_s, 3),
         )
+
+
+ENDPOINT_ERRORS = tuple(f"teacher: {kind}:" for kind in ENDPOINT_KINDS)  # out.error of a task no call could reach
 
 
 def _runnable_share(candidates: list[Candidate]) -> float:
@@ -207,6 +211,8 @@ def _reached(best: Candidate, target: float | None, config: EvolutionConfig) -> 
 
 
 def _teacher_unreachable(out: EvolutionResult) -> bool:
-    """Stop early when the last generation's every answer was a non-retryable client error."""
+    """Stop early when the last generation's every answer was a non-retryable client error, or the
+    endpoint could not serve it (unreachable, a quota's wait past the cap): more calls would fare no better."""
     last = out.generations[-1]
-    return bool(last) and all(c.error is not None and c.error.startswith("client_error") for c in last)
+    stops = ("client_error", *ENDPOINT_KINDS)
+    return bool(last) and all(c.error is not None and c.error.startswith(stops) for c in last)

@@ -27,7 +27,10 @@ class RetryConfig(Strict):
     max_delay_s: float = Field(60.0, ge=0.0, le=86_400, description="cap on one computed wait")
     multiplier: float = Field(2.0, ge=1.0, le=100, description="growth of the wait per attempt")
     jitter: float = Field(0.5, ge=0.0, le=1.0, description="fraction of the wait drawn at random")
-    max_server_delay_s: float = Field(300.0, ge=0.0, le=86_400, description="cap on a server-requested wait")
+    max_server_delay_s: float = Field(300.0, ge=0.0, le=86_400, description="cap on a server-requested wait; a server "
+                                      "asking for longer (a spent daily quota) fails the call at once instead")
+    announce_wait_s: float = Field(30.0, ge=0.0, le=86_400, description="a wait at least this long is printed, with its "
+                                   "length and how to stop, not only logged")
     retry_statuses: tuple[int, ...] = Field(RETRYABLE_STATUSES, description="HTTP codes worth retrying")
 
 

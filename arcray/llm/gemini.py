@@ -69,6 +69,11 @@ class GeminiConfig(BackendConfig):
         api_key_from_env()
 
 
+def endpoint() -> str:
+    """Where the SDK sends requests: GOOGLE_GEMINI_BASE_URL, else Google's API."""
+    return os.environ.get("GOOGLE_GEMINI_BASE_URL") or "https://generativelanguage.googleapis.com"
+
+
 def _transport_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
     """(timeouts, other transport errors) of whichever HTTP library the SDK uses."""
     timeouts: list[type[Exception]] = []
@@ -188,7 +193,7 @@ class GeminiBackend(RemoteBackend):
         if isinstance(error, self._timeouts):
             return AttemptFailure("timeout", f"no answer within {self.config.timeout_s:g} s", retryable=True)
         if isinstance(error, self._transport):
-            return AttemptFailure("connection", f"{type(error).__name__}: {error}", retryable=True)
+            return AttemptFailure("connection", f"cannot reach {endpoint()} ({type(error).__name__}: {error})", retryable=True)
         if isinstance(error, (json.JSONDecodeError, self._errors.UnknownApiResponseError, ValidationError)):
             return AttemptFailure("malformed_response", f"unreadable response: {str(error)[:200]}", retryable=True)
         raise error

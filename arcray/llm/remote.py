@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
+from arcray.errors import warn
 from arcray.llm.backend import Backend
 from arcray.llm.config import RateLimitConfig, RetryConfig
 from arcray.llm.ratelimit import RateLimiter, shared_rate_limiter
@@ -67,6 +68,10 @@ class RemoteBackend(Backend):
         if failure.server_delay_s is not None:
             self._limiter.pause(delay)  # the quota (or capacity) is spent for everyone, not only this thread
         log.info("%s %s: %s; retrying in %.2f s", self.name, self.config.model, self._redact(failure.message), delay)
+        if delay >= self._retry.announce_wait_s:  # a person watching should know why nothing moves, and how to stop
+            warn(f"{self.name} {self.config.model}: waiting {delay:.0f} s before retrying ({self._redact(failure.message)[:200]}); "
+                 f"Ctrl-C stops (re-running the same command resumes); retry.max_server_delay_s "
+                 f"({self._retry.max_server_delay_s:g} s) caps a server's wait, retry.max_delay_s our own")
 
     def _redact(self, text: str) -> str:
         return text.replace(self._secret, "[redacted]") if self._secret else text

@@ -53,6 +53,9 @@ def next_delay(config: RetryConfig, failure: AttemptFailure, retry_number: int, 
     return backoff_delay(config, retry_number, rng)
 
 
+ENDPOINT_KINDS = ("unreachable", "rate_limited")  # the endpoint could not serve: not the teacher's failure on a task
+
+
 def call_with_retries(
     attempt: Callable[[], T],
     classify: Callable[[Exception], AttemptFailure],
@@ -80,6 +83,11 @@ def call_with_retries(
             failure = classify(error)
         if not failure.retryable or number == config.max_attempts:
             return Outcome(None, failure, number)
+        if failure.server_delay_s is not None and failure.server_delay_s > config.max_server_delay_s:
+            # a wait past the cap (a day's quota spent, say) is not worth sleeping through, request after request
+            return Outcome(None, AttemptFailure(
+                "rate_limited", f"the server asks to wait {failure.server_delay_s:.0f} s, past retry.max_server_delay_s "
+                f"({config.max_server_delay_s:g} s): {failure.message}", retryable=False), number)
         delay = next_delay(config, failure, number, rng)
         if on_failure is not None:
             on_failure(failure, delay)
@@ -118,7 +126,11 @@ def failed_completion(outcome: Outcome[Any], redact: Callable[[str], str]) -> An
 
     failure = outcome.failure
     assert failure is not None, "only a failed outcome has a failed completion"
-    if failure.retryable:
+    if failure.kind == "rate_limited":
+        kind, message = "rate_limited", failure.message
+    elif failure.kind == "connection":
+        kind, message = "unreachable", f"gave up after {outcome.attempts} attempts; {failure.message}"
+    elif failure.retryable:
         kind, message = "retries_exhausted", f"gave up after {outcome.attempts} attempts; last: {failure.message}"
     else:
         kind, message = "client_error", failure.message

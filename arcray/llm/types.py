@@ -26,6 +26,8 @@ ErrorKind = Literal[
     "no_candidates",  # an answer with no candidates and no stated reason
     "client_error",  # a 4xx that retrying cannot fix (bad request, permission, unknown model)
     "retries_exhausted",  # every attempt failed with a transient error (429, 5xx, timeout, bad JSON)
+    "unreachable",  # the last attempt could not reach the endpoint (refused, DNS, TLS): not the model's failure
+    "rate_limited",  # the server asked for a wait past retry.max_server_delay_s (a spent quota): not the model's failure
 ]
 
 

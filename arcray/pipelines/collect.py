@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from arcray.arc.attempt import ATTEMPTS, INTERNAL, MIN_FITNESS, TEACHER, Attempt, attempts_from_json, latest
+from arcray.arc.attempt import ATTEMPTS, ENDPOINT, INTERNAL, MIN_FITNESS, TEACHER, Attempt, attempts_from_json, latest
 from arcray.arc.render import RenderConfig
 from arcray.arc.sandbox import SandboxConfig, check_sandbox
 from arcray.arc.tasks import Task, load_tasks, task_from_json
@@ -120,7 +120,7 @@ def actor_pool(actors: int, tasks_per_actor: int, items: int):
 
 def settled(attempts: list[Attempt], *, retry_failed: bool) -> dict[str, Attempt]:
     """The latest attempt of each task that needs no new attempt."""
-    retry = {INTERNAL, TEACHER} if retry_failed else {INTERNAL}
+    retry = {INTERNAL, ENDPOINT, TEACHER} if retry_failed else {INTERNAL, ENDPOINT}
     return {task_id: a for task_id, a in latest(attempts).items() if a.failure_kind not in retry}
 
 
@@ -143,7 +143,18 @@ def run_collect(config: CollectConfig, *, progress: bool = True, stage: str = "c
     run.write_json(DATASET, [exported(r) for r in dataset])
     run.write_json("summary.json", summary)
     run.sync()
+    _refuse_if_nothing_was_reached([done[t.id] for t in pending if t.id in done])
     return summary
+
+
+def _refuse_if_nothing_was_reached(attempted: list[Attempt]) -> None:
+    """A run in which no call reached the endpoint (refused, DNS, TLS, a quota's long wait) learned nothing:
+    one line naming the endpoint, exit code 2; its tasks are left for the next run, which retries them."""
+    if attempted and all(a.failure_kind == ENDPOINT for a in attempted):
+        reason = (attempted[0].error or "").removeprefix("teacher: ")
+        raise ArcrayError(f"no teacher call of this run was served: {reason[:300]}; the {len(attempted)} task(s) are "
+                          "recorded as not attempted and the next run retries them: check the endpoint's address "
+                          "(GOOGLE_GEMINI_BASE_URL, base_url), the network or the quota, then re-run the same command")
 
 
 def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, done: dict, *, total: int, progress: bool,

@@ -191,8 +191,8 @@ def test_an_unreachable_endpoint_exhausts_the_retries(served_llama):
         rows = backend.generate([CHAT], SamplingParams(n=2, max_new_tokens=4))
         usage = backend.usage
     first, second = rows[0]
-    assert first.error_kind == second.error_kind == "retries_exhausted" and first.finish_reason == "error"
-    assert first.error.startswith(f"gave up after 3 attempts; last: cannot reach {url} (")
+    assert first.error_kind == second.error_kind == "unreachable" and first.finish_reason == "error"
+    assert first.error.startswith(f"gave up after 3 attempts; cannot reach {url} (")
     assert first.attempts == 3 and second.attempts == 0 and usage.requests == 3 and usage.failures == 2
 
 
