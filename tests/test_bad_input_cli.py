@@ -258,3 +258,25 @@ def test_a_long_wait_is_printed_with_its_length_and_how_to_stop(write, tmp_path,
     done = _collect(config, tmp_path / "run", fake_gemini.env())
     assert done.returncode == 0, done.stderr[-2000:]
     assert "waiting 0 s before retrying" in done.stderr and "Ctrl-C stops" in done.stderr
+
+
+def test_a_disk_that_fills_mid_run_keeps_what_was_written_and_resumes(tmp_path):
+    """An 8 KiB disk: the config and three records fit, the fourth is torn. One line; then, with room, the
+    same command finishes the rest, and every task is recorded once."""
+    ids = "3c9b0459,6150a2bd,67a3c6ac,68b16354,74dd1130,a416b8f3"
+    small, out = tmp_path / "small", tmp_path / "out"
+    small.mkdir()
+    out.mkdir()
+    collect = f"{sys.executable} -m arcray collect --tasks arc1/train --ids {ids} --teacher search --concurrency 1 --out"
+    script = f"{collect} {small}/run 2> {out}/stderr; echo $? > {out}/code; cp -r {small}/run {out}/run"
+    subprocess.run([*bwrap_view("--size", "8192", "--tmpfs", str(small)), "sh", "-c", script], timeout=300, check=True, cwd=ROOT)
+    stderr = (out / "stderr").read_text()
+    assert (out / "code").read_text().strip() == "2" and "Traceback" not in stderr
+    assert "no space left" in stderr.strip().splitlines()[-1] and "re-run the same command to resume" in stderr
+    kept = (out / "run" / "attempts.jsonl").read_bytes().split(b"\n")
+    whole = [json.loads(line) for line in kept[:-1]]
+    assert 1 <= len(whole) < 6  # some records were written whole before the disk filled
+    again = subprocess.run([*collect.split(), str(out / "run")], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert again.returncode == 0, again.stderr[-2000:]
+    recorded = [json.loads(line)["task_id"] for line in (out / "run" / "attempts.jsonl").read_text().splitlines()]
+    assert sorted(recorded) == sorted(ids.split(",")) and {r["task_id"] for r in whole} <= set(recorded)
