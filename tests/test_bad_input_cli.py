@@ -280,3 +280,23 @@ def test_a_disk_that_fills_mid_run_keeps_what_was_written_and_resumes(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     recorded = [json.loads(line)["task_id"] for line in (out / "run" / "attempts.jsonl").read_text().splitlines()]
     assert sorted(recorded) == sorted(ids.split(",")) and {r["task_id"] for r in whole} <= set(recorded)
+
+
+def test_retries_count_against_a_per_task_budget(write, tmp_path, fake_gemini):
+    """A server that always answers 503: each call may try 6 times, but all of one task's calls share 3 retries."""
+    from fake_gemini import Reply
+
+    fake_gemini.handler = lambda request: Reply.error(503)
+    config = write("gemini.yaml", "teacher:\n  backend: gemini\n  model: gemini-2.5-flash\n  retry:\n    max_attempts: 6\n"
+                                  "    initial_delay_s: 0.01\n    max_delay_s: 0.02\n    task_retries: 3\n"
+                                  "evolution:\n  max_generations: 2\n  population: 2\n")
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "arcray", "collect", "--config", str(config), "--tasks", "arc1/train",
+                           "--ids", "3c9b0459", "--no-cache", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, **fake_gemini.env()})
+    assert done.returncode == 0, done.stderr[-2000:]
+    [record] = [json.loads(line) for line in (out / "attempts.jsonl").read_text().splitlines()]
+    usage = record["usage"]
+    assert usage["requests"] - usage["completions"] <= 3, usage  # retries beyond each call's first request
+    assert fake_gemini.request_count == usage["requests"]
+    assert "task_retries" in record["error"]

@@ -32,6 +32,8 @@ class RetryConfig(Strict):
     announce_wait_s: float = Field(30.0, ge=0.0, le=86_400, description="a wait at least this long is printed, with its "
                                    "length and how to stop, not only logged")
     retry_statuses: tuple[int, ...] = Field(RETRYABLE_STATUSES, description="HTTP codes worth retrying")
+    task_retries: int = Field(30, ge=0, le=100_000, description="retries all the calls for one ARC task may make together "
+                              "(a call's first request is not a retry); once spent, a failed call is not retried")
 
 
 class RateLimitConfig(Strict):

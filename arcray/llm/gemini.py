@@ -19,6 +19,7 @@ from pydantic import Field
 from arcray.errors import ConfigError
 from arcray.llm.backend import NormalizedPrompt
 from arcray.llm.config import BackendConfig, RateLimitConfig, RetryConfig
+from arcray.llm.deadline import deadline, deadline_transport
 from arcray.llm.remote import RemoteBackend
 from arcray.llm.retry import AttemptFailure, failed_completion, retry_info_delay
 from arcray.llm.types import Completion, SamplingParams
@@ -106,7 +107,10 @@ class GeminiBackend(RemoteBackend):
         self._errors = errors
         self._timeouts, self._transport = _transport_errors()
         # retry_options=None: the SDK sends each request once; call_with_retries owns retrying.
-        http_options = types.HttpOptions(timeout=int(config.timeout_s * 1000), retry_options=None)
+        # timeout_s is a deadline for the whole request, not per read: arcray.llm.deadline
+        transport = deadline_transport()
+        http_options = types.HttpOptions(timeout=int(config.timeout_s * 1000), retry_options=None,
+                                         client_args={"transport": transport} if transport is not None else None)
         self._client = genai.Client(api_key=api_key, http_options=http_options)
 
     @property
@@ -123,7 +127,7 @@ class GeminiBackend(RemoteBackend):
         if params.ignore_eos:
             raise ConfigError("ignore_eos is for local models; Gemini always stops at its end of turn: unset it")
         futures = [
-            [self._pool.submit(self._complete, prompt, params, first_sample + j) for j in range(params.n)]
+            [self._submit(self._complete, prompt, params, first_sample + j) for j in range(params.n)]
             for prompt in prompts
         ]
         return [[future.result() for future in row] for row in futures]
@@ -135,9 +139,10 @@ class GeminiBackend(RemoteBackend):
         estimate = 1 + sum(len(part.text or "") for c in contents for part in c.parts or []) // _CHARS_PER_TOKEN
 
         def attempt() -> Any:
-            return self._client.models.generate_content(
-                model=self.config.model, contents=contents, config=request_config
-            )
+            with deadline(self.config.timeout_s):
+                return self._client.models.generate_content(
+                    model=self.config.model, contents=contents, config=request_config
+                )
 
         outcome = self._with_retries(attempt, estimate)
         if outcome.failure is not None:

@@ -26,6 +26,7 @@ from pydantic import Field, field_validator
 from arcray.errors import ConfigError
 from arcray.llm.backend import NormalizedPrompt
 from arcray.llm.config import BackendConfig, RateLimitConfig, RetryConfig
+from arcray.llm.deadline import deadline, deadline_transport
 from arcray.llm.remote import RemoteBackend
 from arcray.llm.retry import AttemptFailure, failed_completion
 from arcray.llm.types import Completion, SamplingParams
@@ -210,8 +211,11 @@ class OpenAIBackend(RemoteBackend):
         self.base_url = base_url
         self._openai = openai
         # max_retries=0: the SDK sends each request once; call_with_retries owns retrying.
+        # timeout_s is a deadline for the whole request, not per read: arcray.llm.deadline
+        transport = deadline_transport()
         self._client = openai.OpenAI(
-            api_key=api_key or NO_KEY, base_url=self.base_url, timeout=config.timeout_s, max_retries=0
+            api_key=api_key or NO_KEY, base_url=self.base_url, timeout=config.timeout_s, max_retries=0,
+            http_client=openai.DefaultHttpxClient(transport=transport) if transport is not None else None,
         )
         self._server_ignores_n = False
 
@@ -233,11 +237,11 @@ class OpenAIBackend(RemoteBackend):
     ) -> list[list[Completion]]:
         rows: list[list[Completion]] = [[] for _ in prompts]
         if params.n > 1 and self.config.n_in_one_request and not self._server_ignores_n:
-            together = [self._pool.submit(self._request, prompt, params, first_sample, params.n) for prompt in prompts]
+            together = [self._submit(self._request, prompt, params, first_sample, params.n) for prompt in prompts]
             rows = [future.result() for future in together]
         # Whatever one request did not bring (all of it when sending one sample per request).
         missing = {
-            (p, j): self._pool.submit(self._request, prompts[p], params, first_sample + j, 1)
+            (p, j): self._submit(self._request, prompts[p], params, first_sample + j, 1)
             for p, row in enumerate(rows)
             for j in range(len(row), params.n)
         }
@@ -256,10 +260,11 @@ class OpenAIBackend(RemoteBackend):
         estimate = 1 + sum(len(m["content"]) for m in messages) // _CHARS_PER_TOKEN
 
         def attempt() -> Any:
-            if chat:
-                response = self._client.chat.completions.create(messages=messages, **arguments)
-            else:
-                response = self._client.completions.create(prompt=prompt, **arguments)
+            with deadline(self.config.timeout_s):
+                if chat:
+                    response = self._client.chat.completions.create(messages=messages, **arguments)
+                else:
+                    response = self._client.completions.create(prompt=prompt, **arguments)
             if not hasattr(response, "choices"):
                 raise _Malformed(f"unreadable response: {str(response)[:200]}")
             return response

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol, TypeVar
+import contextvars
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
 
 from arcray.errors import warn
 from arcray.llm.backend import Backend
@@ -49,6 +50,10 @@ class RemoteBackend(Backend):
         self._pool = ThreadPoolExecutor(config.max_concurrency, thread_name_prefix=self.name)
         self._rng = random.Random()
         self._closed = False
+
+    def _submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
+        """Run ``function`` on the request pool in the caller's context (its task's retry budget goes along)."""
+        return self._pool.submit(contextvars.copy_context().run, function, *args)
 
     def _classify(self, error: Exception) -> AttemptFailure:
         """What one failed request means: retryable or not, and the server's requested wait."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
+import threading
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -53,6 +56,33 @@ def next_delay(config: RetryConfig, failure: AttemptFailure, retry_number: int, 
     return backoff_delay(config, retry_number, rng)
 
 
+class RetryBudget:
+    """Retries left to share among every call made for one task (from many threads)."""
+
+    def __init__(self, retries: int) -> None:
+        self._left, self._lock = retries, threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._left <= 0:
+                return False
+            self._left -= 1
+            return True
+
+
+_TASK_BUDGET: contextvars.ContextVar[RetryBudget | None] = contextvars.ContextVar("arcray_task_retry_budget", default=None)
+
+
+@contextmanager
+def task_retry_budget(retries: int) -> Iterator[None]:
+    """Every call made in this context (and the request threads it hands work to) shares ``retries``."""
+    token = _TASK_BUDGET.set(RetryBudget(retries))
+    try:
+        yield
+    finally:
+        _TASK_BUDGET.reset(token)
+
+
 ENDPOINT_KINDS = ("unreachable", "rate_limited")  # the endpoint could not serve: not the teacher's failure on a task
 
 
@@ -88,6 +118,10 @@ def call_with_retries(
             return Outcome(None, AttemptFailure(
                 "rate_limited", f"the server asks to wait {failure.server_delay_s:.0f} s, past retry.max_server_delay_s "
                 f"({config.max_server_delay_s:g} s): {failure.message}", retryable=False), number)
+        budget = _TASK_BUDGET.get()
+        if budget is not None and not budget.take():
+            return Outcome(None, AttemptFailure(failure.kind, f"{failure.message} (the task's retries, retry.task_retries, "
+                                                "are spent)", failure.retryable, failure.server_delay_s), number)
         delay = next_delay(config, failure, number, rng)
         if on_failure is not None:
             on_failure(failure, delay)

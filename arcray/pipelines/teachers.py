@@ -10,6 +10,7 @@ sandbox and connections.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BeforeValidator, Field, SerializeAsAny
@@ -24,6 +25,7 @@ from arcray.errors import ConfigError
 from arcray.search.teacher import SearchConfig
 from arcray.llm.config import BackendConfig, CacheConfig
 from arcray.llm.registry import backend_names, parse_backend_config
+from arcray.llm.retry import task_retry_budget
 from arcray.llm.usage import FREE, Usage
 from arcray.validation import build_config
 
@@ -69,11 +71,14 @@ class EvolutionTeacher:
         from arcray.llm import get_backend
 
         self.backend = get_backend(spec, cache=cache, run_id=run_id, callers=callers)
+        self.spec = spec
         self.sandbox = Sandbox(sandbox)
         self.evolution, self.render = evolution, render
 
     def attempt(self, task: Task) -> Attempt:
-        result = run_evolution(task, self.backend, self.sandbox, self.evolution, self.render)
+        retry = getattr(self.spec, "retry", None)  # a remote teacher's retries are budgeted per task
+        with task_retry_budget(retry.task_retries) if retry is not None else nullcontext():
+            result = run_evolution(task, self.backend, self.sandbox, self.evolution, self.render)
         return result.to_record(getattr(self.backend, "price", None))
 
     def close(self) -> None:
