@@ -29,14 +29,25 @@ def one_line(args: list[str], *, script: bool = False, cwd: Path | None = None, 
     """Run ``arcray ARGS`` (or ``python ARGS`` for a script), inside ``wrap`` (a bwrap view); assert the
     one-line refusal; return that line. ``others_print``: libraries (Ray, bitsandbytes) may print lines
     of their own before it; arcray's is the last."""
-    command = [*wrap, sys.executable, *args] if script else [*wrap, sys.executable, "-m", "arcray", *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, preexec_fn=_limited, cwd=cwd or ROOT,
-                          env={**os.environ, **(env or {})})
+    import tempfile
+
+    command = [*wrap, sys.executable, str(ROOT / args[0]), *args[1:]] if script else [*wrap, sys.executable, "-m", "arcray", *args]
+    here = Path(cwd or tempfile.mkdtemp(prefix="arcray-cwd-"))  # an empty folder to run in: it must stay empty
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, preexec_fn=_limited, cwd=here,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+    assert list(here.iterdir()) == [], f"written outside the run directory: {sorted(p.name for p in here.iterdir())}"
     assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
-    lines = done.stderr.strip().splitlines()[-1:] if others_print else done.stderr.strip().splitlines()
+    lines = [arcray_error(done.stderr)] if others_print else done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in done.stdout + lines[0]), repr(done.stderr)
     return lines[0]
+
+
+def arcray_error(stderr: str) -> str:
+    """arcray's one error line among what libraries printed (Ray may log after it, at shutdown)."""
+    ours = [line for line in stderr.splitlines() if line.startswith("arcray ") and ": error: " in line]
+    assert len(ours) == 1, stderr[-2000:]
+    return ours[0]
 
 
 @pytest.fixture
@@ -85,6 +96,7 @@ def test_task_ids_are_data_not_paths_or_markup(write, task_id):
     source = write("arc-agi_x_challenges.json", json.dumps({task_id: TASK, "fine": TASK}))
     line = one_line(["tasks", str(source)])
     assert "is not a task id" in line and "rename it" in line and "\x1b" not in line
+    assert not Path("/etc/arcray-x").exists()
 
 
 def test_an_id_twice_in_a_kaggle_file(write):
@@ -222,7 +234,7 @@ def test_an_unreachable_endpoint_is_an_error_and_its_tasks_are_retried(write, tm
     config, out = write("gemini.yaml", GEMINI), tmp_path / "run"
     dead = f"http://127.0.0.1:{_closed_port()}"
     done = _collect(config, out, {"GOOGLE_GEMINI_BASE_URL": dead, "GEMINI_API_KEY": API_KEY})
-    last = done.stderr.strip().splitlines()[-1]
+    last = arcray_error(done.stderr)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert last.startswith("arcray collect: error: no teacher call of this run was served") and dead in last
     records = [json.loads(line) for line in (out / "attempts.jsonl").read_text().splitlines()]
@@ -241,7 +253,7 @@ def test_a_quota_wait_of_a_day_fails_at_once(write, tmp_path, fake_gemini):
 
     fake_gemini.handler = lambda request: Reply.error(429, retry_delay="86400s")
     done = _collect(write("gemini.yaml", GEMINI), tmp_path / "run", fake_gemini.env())
-    last = done.stderr.strip().splitlines()[-1]
+    last = arcray_error(done.stderr)
     assert done.returncode == 2 and "asks to wait 86400 s" in last and "max_server_delay_s" in last, done.stderr[-2000:]
     # one request per call (never a retry through a day's wait), and each task stops after its first generation:
     # the Analyst and the Programmer's two candidates, for two tasks
@@ -272,7 +284,7 @@ def test_a_disk_that_fills_mid_run_keeps_what_was_written_and_resumes(tmp_path):
     subprocess.run([*bwrap_view("--size", "8192", "--tmpfs", str(small)), "sh", "-c", script], timeout=300, check=True, cwd=ROOT)
     stderr = (out / "stderr").read_text()
     assert (out / "code").read_text().strip() == "2" and "Traceback" not in stderr
-    assert "no space left" in stderr.strip().splitlines()[-1] and "re-run the same command to resume" in stderr
+    assert "no space left" in arcray_error(stderr) and "re-run the same command to resume" in stderr
     kept = (out / "run" / "attempts.jsonl").read_bytes().split(b"\n")
     whole = [json.loads(line) for line in kept[:-1]]
     assert 1 <= len(whole) < 6  # some records were written whole before the disk filled
