@@ -1,4 +1,4 @@
-"""What running ``solve`` on one input (or a whole program, see ``Sandbox.run_program``) came to."""
+"""What running ``solve`` on one input (or judging a CODE answer, see ``Sandbox.test_function``) came to."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from typing import Literal
 from arcray.arc.grid import Grid
 
 OutcomeKind = Literal[
-    "ok",  # returned a valid grid (a program: ran to the end)
+    "ok",  # returned a valid grid (a CODE answer: its tests ran to the end)
     "timeout",  # exceeded the wall-clock limit
     "exception",  # raised (message holds type and text)
     "memory",  # exceeded the memory limit
     "not_grid",  # returned something that is not a grid of colours 0-9
     "bad_shape",  # returned a ragged, empty or larger-than-30x30 grid
-    "invalid_code",  # the source does not compile or defines no solve() (a program: does not compile)
+    "invalid_code",  # the source does not compile or defines no solve() (a CODE answer: no entry point)
     "crash",  # the process died (segfault, os._exit, killed) before returning
 ]
 OUTCOME_KINDS: tuple[str, ...] = OutcomeKind.__args__  # type: ignore[attr-defined]
