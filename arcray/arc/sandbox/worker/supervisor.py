@@ -48,6 +48,7 @@ class Supervisor:
         self.unfit = ""  # why this worker must be replaced before it runs anything else
         self.output_limit = 0
         self.stdout: list[str] = []
+        self.stdout_kept = 0  # characters in self.stdout (kept as a count: a sum per message would be quadratic)
 
     # -- the loop
 
@@ -94,7 +95,7 @@ class Supervisor:
 
     def evaluate(self, request: dict) -> dict:
         self.output_limit = int(request["output_limit"])
-        self.stdout = []
+        self.stdout, self.stdout_kept = [], 0
         if request.get("entry") == "function":
             outcomes = [self.function(request)]
         else:
@@ -225,8 +226,9 @@ class Supervisor:
         return self.template.exits[pid]
 
     def _keep_stdout(self, text) -> None:
-        if isinstance(text, str) and text and sum(map(len, self.stdout)) < self.output_limit:
+        if isinstance(text, str) and text and self.stdout_kept < self.output_limit:
             self.stdout.append(text[: self.output_limit])
+            self.stdout_kept += len(self.stdout[-1])
 
 
 def _outcome(kind: str, message: str = "") -> dict:
