@@ -189,7 +189,7 @@ def run_arc_programs(args) -> dict:
 def well_formed(text: str) -> bool:
     """The answer holds a solver the search can read back: 1-3 `grid = primitive(grid, literals…)` lines."""
     from arcray.arc.render import extract_code
-    from arcray.arc.solver_grammar import read_program
+    from arcray.solver.grammar import read_program
 
     code = extract_code(text) or ""
     try:
@@ -201,7 +201,7 @@ def well_formed(text: str) -> bool:
 def run_arc_grammar(args) -> dict:
     """The ARC student's call free (stopping after the code block) against under the arcdsl solver grammar."""
     from arcray.arc.render import RenderConfig
-    from arcray.arc.solver_grammar import solver_grammar
+    from arcray.solver.grammar import solver_grammar
     from arcray.arc.tasks import load_tasks
     from arcray.civilization import prompts as arc_prompts
 

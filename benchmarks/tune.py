@@ -24,7 +24,7 @@ from tests.training.conftest import chat_records  # noqa: E402
 
 from arcray.training.prepare import PrepareConfig, run_prepare  # noqa: E402
 from arcray.tuning.config import TuneSettings  # noqa: E402
-from arcray.tuning.search import run_tune  # noqa: E402
+from arcray.tuning.run import run_tune  # noqa: E402
 from arcray.validation import build_config  # noqa: E402
 
 SPACE = {"lora_r": {"choice": [2, 4, 8]}, "lr": {"loguniform": [1e-4, 2e-2]}, "epochs": {"choice": [1, 2, 3, 4]}}

@@ -34,7 +34,7 @@ from arcray.validation import build_config
 
 SMOKE = {
     "collect": {"limit": 24},
-    "prepare": {"max_train_examples": 12, "engine": {"synthetic": 0}},
+    "prepare": {"max_train_examples": 12, "augment": {"synthetic": 0}},
     "train": {"epochs": 1, "max_length": 1024, "load_in_4bit": False, "merge": False},
     "evaluate": {"held_out": 2, "limit": 2, "max_generations": 1, "population": 2, "max_new_tokens": 128},
 }
@@ -214,13 +214,13 @@ def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated:
                     title="Base vs fine-tuned student (held-out tasks)", ylabel="share of tasks")
     kinds = [{"kind": k.removeprefix("arc/"), "examples": n, "in training": prepared.get("by_kind_train", {}).get(k, 0)}
              for k, n in prepared["by_kind"].items()]
-    rejected = prepared.get("rejected_by_engine") or {}
+    rejected = prepared.get("rejected_by_augment") or {}
     solved = {name: sorted(t["task_id"] for t in r["tasks"] if t["solved"]) for name, r in evaluated.items()}
     sections = [
         "## Teacher collection\n" + markdown_table([{k: collected[k] for k in ("attempted", "solved", "solved_share", "in_dataset", "failed")}])
         + f"\n\nTokens: {collected['usage'].get('total_tokens', 0)}; estimated cost ${collected['estimated_cost_usd']}; "
         f"fitness histogram {collected['fitness']['histogram']}.",
-        "## Dataset (the data engine)\n" + markdown_table([{k: prepared[k] for k in ("examples", "train", "validation", "dropped_over_max_tokens")}
+        "## Dataset (augmentation)\n" + markdown_table([{k: prepared[k] for k in ("examples", "train", "validation", "dropped_over_max_tokens")}
                                                            | {"dropped over max_train_examples": prepared.get("dropped_over_max_train_examples", 0),
                                                               "training tokens": prepared.get("train_tokens")}])
         + "\n\n" + markdown_table(kinds)

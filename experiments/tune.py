@@ -16,7 +16,7 @@ from pathlib import Path
 
 from arcray.experiment import Finished, load_yaml_config, run_script
 from arcray.tuning.config import TuneSettings
-from arcray.tuning.search import run_tune
+from arcray.tuning.run import run_tune
 from arcray.validation import build_config
 
 SMOKE = {"num_samples": 2, "space": {"lora_r": {"choice": [4, 8]}, "lr": {"loguniform": [1e-5, 5e-4]}, "epochs": {"choice": [1]}}}

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "arcray"
-NO_RAY = ("arc", "civilization", "consistency", "engine", "search")  # the domain: testable without Ray
+NO_RAY = ("arc", "augment", "civilization", "consistency", "search", "solver")  # the domain: testable without Ray
 
 
 def module_name(path: Path) -> str:
@@ -121,3 +121,16 @@ def test_the_sandbox_worker_imports_nothing_from_arcray():
         assert modules - own <= {"__future__", "builtins", "collections", "ctypes", "dataclasses", "errno", "fcntl", "gc",
                                  "json", "math", "numpy", "os", "pyseccomp", "resource", "select", "signal", "socket", "stat", "sys",
                                  "tempfile", "time", "types", "typing"}, (path.name, modules - own)
+
+
+def test_the_solver_language_stands_alone_and_nothing_runs_back_up_into_the_teachers():
+    """Primitives, programs, emitted source and the grammar live in arcray.solver, which imports no other
+    arcray package; arcray.arc (tasks, grids, the sandbox) imports neither the solver language nor a teacher."""
+    graph = imports()
+    solver = {m: sorted(t for t in targets if not t.startswith("arcray.solver"))
+              for m, targets in graph.items() if m.startswith("arcray.solver")}
+    assert {m: t for m, t in solver.items() if t} == {}
+    assert {"arcray.solver.primitives", "arcray.solver.program", "arcray.solver.emit", "arcray.solver.grammar"} <= set(graph)
+    upward = ("arcray.search", "arcray.solver", "arcray.civilization", "arcray.augment")
+    arc = {m: sorted(t for t in targets if t.startswith(upward)) for m, targets in graph.items() if m.startswith("arcray.arc")}
+    assert {m: t for m, t in arc.items() if t} == {}

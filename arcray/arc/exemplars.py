@@ -1,7 +1,7 @@
 """Programs of similar solved tasks, shown in a student's prompt: retrieval by what the train pairs show.
 
 A 135M student trained on a few dozen examples learns a prior over its training programs, not a
-mapping from grids to programs (docs/engine.md, runs 1-19), and a prior cannot beat the base
+mapping from grids to programs (docs/augment.md, runs 1-19), and a prior cannot beat the base
 model's favourites. What the records say does work is conditioning on the task's facts: 8
 programs drawn from the training-side tasks whose size rule is the held-out task's own solve about
 three times as many held-out tasks as 8 drawn from all of them. So the prompt can carry that

@@ -16,7 +16,7 @@ from arcray.arc.attempt import ENDPOINT, MAX_CODE_CHARS, TEACHER, Attempt, Candi
 from arcray.arc.fitness import FitnessResult, evaluate_solver
 from arcray.arc.render import RenderConfig, extract_code
 from arcray.arc.sandbox import Sandbox
-from arcray.arc.solver_grammar import solver_grammar
+from arcray.solver.grammar import solver_grammar
 from arcray.arc.tasks import Task
 from arcray.civilization import prompts
 from arcray.civilization.config import EvolutionConfig

@@ -34,7 +34,7 @@ def _menu() -> str:
     """The search's primitives as ``name(grid, parameters)``: the compact prompt's library, in one line."""
     import inspect
 
-    from arcray.search.primitives import PRIMITIVES
+    from arcray.solver.primitives import PRIMITIVES
 
     calls = []
     for name, primitive in sorted(PRIMITIVES.items()):

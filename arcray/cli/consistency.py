@@ -81,9 +81,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-new-tokens", type=int, help=with_default("tokens per response", ConsistencyConfig, "max_new_tokens"))
     parser.add_argument("--seed", type=int, help=with_default("sampling seed", ConsistencyConfig, "seed"))
     parser.add_argument("--concurrency", type=int, help=with_default("model replicas at once", ConsistencyConfig, "concurrency"))
-    parser.add_argument("--engine", choices=("actors", "ray-data-llm"),
+    parser.add_argument("--pipeline", choices=("actors", "ray-data-llm"),
                         help=with_default("actors: one backend per Ray Data actor; ray-data-llm: Ray Data LLM's vLLM engines "
-                                          "(--backend vllm)", ConsistencyConfig, "engine"))
+                                          "(--backend vllm)", ConsistencyConfig, "pipeline"))
     parser.add_argument("--batch-size", type=int, help=with_default("prompts per generate call", ConsistencyConfig, "batch_size"))
     parser.add_argument("--num-cpus-per-actor", type=float,
                         help=with_default("CPUs (torch threads) per replica", ConsistencyConfig, "num_cpus_per_actor"))
@@ -122,7 +122,7 @@ def _raw_config(args: argparse.Namespace) -> dict[str, Any]:
 
         dataset["source"] = default_source(dataset["category"])
     raw["dataset"] = dataset
-    for key in ("max_new_tokens", "seed", "concurrency", "engine", "batch_size", "num_cpus_per_actor", "num_gpus_per_actor", "out"):
+    for key in ("max_new_tokens", "seed", "concurrency", "pipeline", "batch_size", "num_cpus_per_actor", "num_gpus_per_actor", "out"):
         set_if_given(raw, key, getattr(args, key))
     if not raw.get("out"):
         raise ConfigError("--out is required (or set 'out' in --config)")

@@ -29,19 +29,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "`arcray evaluate --prompt compact`); default full")
     add_facts(parser)
     add_exemplars(parser)
-    from arcray.engine import EngineConfig
+    from arcray.augment import AugmentConfig
 
-    engine = parser.add_argument_group("data engine (ARC collections; the training side only)")
-    engine.add_argument("--symmetries", type=int, metavar="N", help=with_default("symmetries of the square per solved task", EngineConfig, "symmetries"))
-    engine.add_argument("--colours", type=int, metavar="N", help=with_default("colour permutations per solved task", EngineConfig, "colour_permutations"))
-    engine.add_argument("--hindsight", type=int, metavar="N", help=with_default("relabelled unfit programs per task", EngineConfig, "hindsight"))
-    engine.add_argument("--synthetic", type=int, metavar="N", help=with_default("synthetic tasks", EngineConfig, "synthetic"))
-    engine.add_argument("--random", type=int, metavar="N",
-                        help=with_default("random-program tasks (every primitive)", EngineConfig, "random"))
-    engine.add_argument("--no-engine", action="store_true", help="the teachers' solved tasks only, nothing derived")
-    engine.add_argument("--max-train-examples", type=int, metavar="N", help="keep at most N training examples (solved ones "
+    augment = parser.add_argument_group("augmentation (ARC collections; the training side only)")
+    augment.add_argument("--symmetries", type=int, metavar="N", help=with_default("symmetries of the square per solved task", AugmentConfig, "symmetries"))
+    augment.add_argument("--colours", type=int, metavar="N", help=with_default("colour permutations per solved task", AugmentConfig, "colour_permutations"))
+    augment.add_argument("--hindsight", type=int, metavar="N", help=with_default("relabelled unfit programs per task", AugmentConfig, "hindsight"))
+    augment.add_argument("--synthetic", type=int, metavar="N", help=with_default("synthetic tasks", AugmentConfig, "synthetic"))
+    augment.add_argument("--random", type=int, metavar="N",
+                        help=with_default("random-program tasks (every primitive)", AugmentConfig, "random"))
+    augment.add_argument("--no-augment", action="store_true", help="the teachers' solved tasks only, nothing derived")
+    augment.add_argument("--max-train-examples", type=int, metavar="N", help="keep at most N training examples (solved ones "
                         "first, up to --solved-share of them; the rest derived, kind by kind)")
-    engine.add_argument("--solved-share", type=float, metavar="S", help=with_default("with --max-train-examples: the share "
+    augment.add_argument("--solved-share", type=float, metavar="S", help=with_default("with --max-train-examples: the share "
                         "for solved examples", PrepareConfig, "solved_share"))
     add_json_flag(parser)
     parser.set_defaults(handler=run)
@@ -54,21 +54,21 @@ def run(args: argparse.Namespace) -> int:
     given = {k: getattr(args, k) for k in ("val_fraction", "seed", "max_train_examples", "solved_share")
              if getattr(args, k) is not None}
     given.update(render_fields(args))
-    engine = {field: getattr(args, flag) for field, flag in (("symmetries", "symmetries"), ("colour_permutations", "colours"),
+    augment = {field: getattr(args, flag) for field, flag in (("symmetries", "symmetries"), ("colour_permutations", "colours"),
                                                               ("hindsight", "hindsight"), ("synthetic", "synthetic"),
                                                               ("random", "random"))
               if getattr(args, flag) is not None}
-    if args.no_engine:
-        engine = {"symmetries": 0, "colour_permutations": 0, "alternatives": False, "hindsight": 0, "synthetic": 0, "random": 0}
+    if args.no_augment:
+        augment = {"symmetries": 0, "colour_permutations": 0, "alternatives": False, "hindsight": 0, "synthetic": 0, "random": 0}
     config = build_config(PrepareConfig, "prepare", sources=args.sources, out=args.out, max_tokens=args.max_tokens,
-                          tokenizer=args.tokenizer, min_fitness=args.min_fitness, engine=engine, **given)
+                          tokenizer=args.tokenizer, min_fitness=args.min_fitness, augment=augment, **given)
     stats = run_prepare(config)
     if args.json:
         print_json({"out": str(args.out), **stats})
         return 0
     print(f"{stats['examples']} examples: {stats['train']} train, {stats['validation']} validation; by kind {stats['by_kind']}")
-    if stats.get("rejected_by_engine"):
-        print(f"refused by the data engine (verified in the sandbox): {stats['rejected_by_engine']}")
+    if stats.get("rejected_by_augment"):
+        print(f"refused by augmentation (verified in the sandbox): {stats['rejected_by_augment']}")
     if stats["tokens"]:
         t = stats["tokens"]
         print(f"tokens: mean {t['mean']}, median {t['median']}, p90 {t['p90']}, max {t['max']}; dropped over --max-tokens: {stats['dropped_over_max_tokens']}")

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from arcray.tuning.config import TuneSettings
-    from arcray.tuning.search import run_tune
+    from arcray.tuning.run import run_tune
     from arcray.validation import build_config
 
     raw = load_yaml_config(args.config)

@@ -197,8 +197,8 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
 def exported(record: Attempt) -> dict[str, Any]:
     """A dataset row in the plan's format; a search solver (a few lines over arcdsl) in its standalone
     numpy form, so that tools outside arcray can run it."""
-    from arcray.search.emit import emit_solver
-    from arcray.search.program import parse_program
+    from arcray.solver.emit import emit_solver
+    from arcray.solver.program import parse_program
 
     row = record.model_dump(mode="json", include=set(DATASET_FIELDS))
     calls = next((c.program for c in record.candidates if c.program and c.code == record.solver_code), None)

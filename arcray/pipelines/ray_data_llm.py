@@ -1,4 +1,4 @@
-"""Self-consistency sampling on Ray Data LLM: ``engine: ray-data-llm`` with a ``vllm`` student.
+"""Self-consistency sampling on Ray Data LLM: ``pipeline: ray-data-llm`` with a ``vllm`` student.
 
 Ray Data LLM (``ray.data.llm.build_processor`` over a ``vLLMEngineProcessorConfig``) runs vLLM
 engines as a Ray Data stage: it tokenizes, streams rows into each engine's continuous batching,

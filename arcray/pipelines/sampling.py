@@ -81,16 +81,16 @@ class _SamplingConfig(BaseModel):
     batch_size: int = Field(4, ge=1, le=1024, description="prompts per generate call (each with all its samples)")
     num_cpus_per_actor: float = Field(1.0, gt=0, description="CPUs per actor; on CPU also its torch threads")
     num_gpus_per_actor: float | None = Field(None, ge=0, description="None: 1 when the cluster has GPUs, else 0")
-    engine: Literal["actors", "ray-data-llm"] = Field(
+    pipeline: Literal["actors", "ray-data-llm"] = Field(
         "actors", description="actors: a Ray Data actor pool, one backend each; ray-data-llm: Ray Data LLM's vLLM "
         "engines (a vllm student only)")
     out: Path = Field(description="run directory")
 
     @model_validator(mode="after")
-    def _engine_fits_student(self) -> _SamplingConfig:
-        if self.engine == "ray-data-llm" and self.student.backend != "vllm":
-            raise ValueError(f"engine: ray-data-llm runs vLLM engines; the student's backend is {self.student.backend!r}: "
-                             "set student.backend: vllm, or engine: actors")
+    def _pipeline_fits_student(self) -> _SamplingConfig:
+        if self.pipeline == "ray-data-llm" and self.student.backend != "vllm":
+            raise ValueError(f"pipeline: ray-data-llm runs vLLM engines; the student's backend is {self.student.backend!r}: "
+                             "set student.backend: vllm, or pipeline: actors")
         return self
 
 
@@ -294,7 +294,7 @@ def _sample_all(config: _SamplingConfig, problems: list[Problem], sampling_for, 
     run.write_config(config.model_dump(mode="json"))
     pending = [p for p in problems if p.id not in done]
     started, errors = time.perf_counter(), 0
-    if pending and config.engine == "ray-data-llm":
+    if pending and config.pipeline == "ray-data-llm":
         from arcray.pipelines.ray_data_llm import sample_on_ray_data_llm
 
         errors = sample_on_ray_data_llm(config, pending, sampling_for, run, done, total=len(problems), progress=progress,

@@ -101,7 +101,7 @@ class SearchCollectionTeacher:
 
     def attempt(self, task: Task) -> Attempt:
         from arcray.arc.fitness import evaluate_solver
-        from arcray.search.emit import emit_solver
+        from arcray.solver.emit import emit_solver
 
         found = self.teacher.solve(task)
         result = evaluate_solver(found.solver_code, task, self.sandbox) if found.found else None

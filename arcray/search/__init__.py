@@ -6,8 +6,8 @@
         print(result.spec); print(result.solver_code)
 """
 
-from arcray.search.emit import emit_solver
-from arcray.search.program import Program, Step, describe, run_program
+from arcray.solver.emit import emit_solver
+from arcray.solver.program import Program, Step, describe, run_program
 from arcray.search.search import SearchOutcome, search
 from arcray.search.teacher import SearchConfig, SearchResult, SearchTeacher
 

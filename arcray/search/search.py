@@ -18,9 +18,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from arcray.search.infer import colour_map
-from arcray.search.primitives import PRIMITIVES, Primitive
-from arcray.search.program import Program, Step
+from arcray.solver.infer import colour_map
+from arcray.solver.primitives import PRIMITIVES, Primitive
+from arcray.solver.program import Program, Step
 
 MAX_SIDE = 30
 # What a primitive raises when it does not apply to a grid (see arcdsl).

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from arcray.search.emit import emit_solver
-from arcray.search.program import Program, describe
+from arcray.solver.emit import emit_solver
+from arcray.solver.program import Program, describe
 from arcray.search.search import search
 from arcray.search.tasks import TaskLike
 from arcray.search.verify import Grid, open_sandbox, verify_here, verify_in_sandbox
@@ -32,7 +32,7 @@ class SearchConfig(BaseModel):
     sandbox: bool = Field(True, description="Also run each solver through arcray.arc.sandbox when that is importable.")
     sandbox_timeout_s: float = Field(2.0, gt=0, le=600, description="Seconds the sandbox allows the solver per grid.")
     alternatives: int = Field(0, ge=0, le=32, description="Other distinct programs that fit, kept beside the first "
-                              "(the data engine's alternative solutions).")
+                              "(augmentation's alternative solutions).")
     explored: int = Field(0, ge=0, le=32, description="Programs that ran on every input without fitting, kept for "
                           "hindsight relabelling (solved and unsolved tasks alike).")
 

@@ -6,7 +6,7 @@ it should learn (the solver in a python block, after the specification in the fu
 style). The split is deterministic by group (the source task id, or the prompt for
 self-consistency data), so a task never has examples on both sides.
 
-ARC collections go through the data engine (:mod:`arcray.engine`) first: the training side's
+ARC collections go through augmentation (:mod:`arcray.augment`) first: the training side's
 tasks are multiplied into verified examples by kind (solved, alternative, symmetry, colour,
 hindsight, synthetic), each derived example grouped with its source task; the validation side
 keeps only its solved tasks, so nothing derived from a held-out task reaches training.
@@ -30,7 +30,7 @@ from arcray.arc.render import RenderConfig
 from arcray.arc.sandbox import SandboxConfig
 from arcray.arc.tasks import Task, load_tasks
 from arcray.civilization import prompts
-from arcray.engine import Derived, EngineConfig, derive
+from arcray.augment import Derived, AugmentConfig, derive
 from arcray.errors import ArcrayError, ConfigError
 from arcray.jsonl import iter_jsonl
 from arcray.runtime.rundir import RunDir
@@ -50,7 +50,7 @@ class PrepareConfig(BaseModel):
     tokenizer: str | None = Field(None, description="model whose tokenizer and chat template measure lengths")
     min_fitness: float | None = Field(None, ge=0, description="override the collection run's dataset threshold")
     render: RenderConfig = Field(RenderConfig(), description="the student's prompt: evaluation must render tasks the same way")
-    engine: EngineConfig = Field(EngineConfig(), description="examples derived from the training side's ARC tasks")
+    augment: AugmentConfig = Field(AugmentConfig(), description="examples derived from the training side's ARC tasks")
     sandbox: SandboxConfig = Field(SandboxConfig(), description="where derived solvers are verified")
     max_train_examples: int | None = Field(None, ge=1, description="keep at most this many training examples (solved "
                                            "ones for up to solved_share of them, the rest drawn from the derived): a CPU's "
@@ -106,31 +106,31 @@ def exemplar_pool(collections: Iterable[Collection]) -> tuple[Exemplar, ...]:
 
 
 def arc_examples(collection: Collection, config: PrepareConfig) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Chat examples from a collection run: the engine's verified examples for the training side's
-    tasks, the solved tasks alone for the validation side; and what the engine rejected, by reason.
+    """Chat examples from a collection run: the augmentation's verified examples for the training side's
+    tasks, the solved tasks alone for the validation side; and what augmentation rejected, by reason.
     ``config.render`` carries the exemplar pool where the prompt lists exemplars."""
     threshold = collection.threshold
     if not collection.training and not collection.validation:
         return [], {}
-    solved_only = EngineConfig(symmetries=0, colour_permutations=0, alternatives=False, hindsight=0, synthetic=0,
-                               workers=config.engine.workers, timeout_s=config.engine.timeout_s)
+    solved_only = AugmentConfig(symmetries=0, colour_permutations=0, alternatives=False, hindsight=0, synthetic=0,
+                               workers=config.augment.workers, timeout_s=config.augment.timeout_s)
     docstrings = config.render.prompt == "full"
     examples: list[dict[str, Any]] = []
     rejected: dict[str, int] = {}
     source = str(collection.path)
     for held_out, pairs in ((True, collection.validation), (False, collection.training)):
-        engine = derive(pairs, solved_only if held_out else config.engine, config.sandbox, min_fitness=threshold,
+        augmented = derive(pairs, solved_only if held_out else config.augment, config.sandbox, min_fitness=threshold,
                         docstrings=docstrings)
         by_task = {t.id: a for t, a in pairs}
-        for made in engine.examples:
+        for made in augmented.examples:
             examples.append(_chat_example(made, by_task[made.source], config.render, len(examples), source))
         # A solver at or above the threshold that does not fit every train pair: the plan's dataset keeps it as written.
-        derived_solved = {m.source for m in engine.examples if m.kind == "solved"}
+        derived_solved = {m.source for m in augmented.examples if m.kind == "solved"}
         for task, attempt in pairs:
             if attempt.verified(threshold) and task.id not in derived_solved:
                 made = Derived("solved", task.id, task, attempt.solver_code or "", "the teacher's solver as recorded")
                 examples.append(_chat_example(made, attempt, config.render, len(examples), source))
-        for reason, count in engine.rejected.items():
+        for reason, count in augmented.rejected.items():
             rejected[reason] = rejected.get(reason, 0) + count
     return examples, rejected
 
@@ -221,7 +221,7 @@ def run_prepare(config: PrepareConfig) -> dict[str, Any]:
         "dropped_over_max_train_examples": capped,
         "by_kind": _count(e["kind"] for e in kept),
         "by_kind_train": _count(e["kind"] for e in split["train"]),
-        "rejected_by_engine": dict(sorted(rejected.items())),
+        "rejected_by_augment": dict(sorted(rejected.items())),
         "tokens": _length_stats([e["tokens"] for e in kept if e.get("tokens") is not None] or None),
         "train_tokens": sum(e.get("tokens") or 0 for e in split["train"]),
         "exemplar_pool": len(pool),

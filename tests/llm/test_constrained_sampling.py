@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from arcray.arc.solver_grammar import FOOTER, HEADER, read_program, solver_grammar
+from arcray.solver.grammar import FOOTER, HEADER, read_program, solver_grammar
 from arcray.errors import ConfigError
 from arcray.llm import SamplingParams, get_backend
 

@@ -10,9 +10,9 @@ import numpy as np
 from search_grids import grid
 
 import arcdsl as dsl
-from arcray.search.emit import emit_solver
-from arcray.search.primitives import PRIMITIVES
-from arcray.search.program import Step, describe, run_program
+from arcray.solver.emit import emit_solver
+from arcray.solver.primitives import PRIMITIVES
+from arcray.solver.program import Step, describe, run_program
 
 BOARD = grid("0000000 / 0110020 / 0110000 / 0000003 / 0500000 / 0000000")
 LOOP = grid("00000 / 01110 / 01010 / 01110 / 00000 / 00200")

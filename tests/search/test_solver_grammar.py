@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from test_search_emit import SAMPLES
 
-from arcray.arc.solver_grammar import FOOTER, HEADER, read_program, solver_grammar
-from arcray.search.emit import emit_solver
-from arcray.search.primitives import PRIMITIVES
-from arcray.search.program import Step
+from arcray.solver.grammar import FOOTER, HEADER, read_program, solver_grammar
+from arcray.solver.emit import emit_solver
+from arcray.solver.primitives import PRIMITIVES
+from arcray.solver.program import Step
 
 llguidance = pytest.importorskip("llguidance")
 

@@ -13,7 +13,7 @@ import yaml
 
 from arcray.errors import ConfigError
 from arcray.tuning.config import TuneSettings
-from arcray.tuning.search import build_missing_data, export_study, max_epochs, preflight, run_tune
+from arcray.tuning.run import build_missing_data, export_study, max_epochs, preflight, run_tune
 from arcray.validation import build_config
 
 FAST_TRAIN = {"batch_size": 4, "grad_accum": 1, "load_in_4bit": False, "max_length": 128, "merge": False}

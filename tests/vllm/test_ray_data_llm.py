@@ -1,4 +1,4 @@
-"""The sampling stage on Ray Data LLM for real: `arcray consistency --engine ray-data-llm` with a vllm
+"""The sampling stage on Ray Data LLM for real: `arcray consistency --pipeline ray-data-llm` with a vllm
 student (SmolLM2 and a LoRA adapter) on a local, CPU-only Ray, in the vLLM Python; then a re-run
 that resumes without sampling anything again."""
 
@@ -21,7 +21,7 @@ def test_consistency_on_ray_data_llm_writes_records_and_resumes(tmp_path):
     config.write_text(yaml.safe_dump({
         "student": {"backend": "vllm", "model": "smollm2-135m", "adapter": str(adapter), "max_model_len": 1024,
                     "kv_cache_gib": 1, "max_lora_rank": 16},
-        "engine": "ray-data-llm", "dataset": {"source": "arith", "limit": PROMPTS}, "n": N, "max_new_tokens": 24,
+        "pipeline": "ray-data-llm", "dataset": {"source": "arith", "limit": PROMPTS}, "n": N, "max_new_tokens": 24,
         "batch_size": 4, "concurrency": 1, "num_cpus_per_actor": 1.5,  # beside four 0.1-CPU stages on 2 CPUs
     }))
     out = tmp_path / "run"

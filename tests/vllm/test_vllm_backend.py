@@ -82,7 +82,7 @@ def test_concurrent_callers_share_engine_calls(observed):
 
 def test_answers_keep_to_the_solver_grammar(observed):
     """vLLM's structured outputs (llguidance) under arcray's Lark grammar: well-formed arcdsl solvers only."""
-    from arcray.arc.solver_grammar import FOOTER, HEADER, read_program
+    from arcray.solver.grammar import FOOTER, HEADER, read_program
 
     assert len(observed["grammar"]) == 4
     for answer in observed["grammar"]:

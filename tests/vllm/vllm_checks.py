@@ -51,7 +51,7 @@ def main() -> None:
         thread.join()
     out["threads"] = [results[i] for i in range(3)]
 
-    from arcray.arc.solver_grammar import solver_grammar
+    from arcray.solver.grammar import solver_grammar
 
     task = [{"role": "user", "content": "Example 1\nInput (2x2):\n12\n34\nOutput (2x2):\n21\n43\n\n"
              "Write solve(grid) for this task with arcdsl."}]

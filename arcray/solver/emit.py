@@ -14,8 +14,8 @@ import textwrap
 import types
 from typing import Callable, Literal, Sequence
 
-from arcray.search.primitives import PRIMITIVES
-from arcray.search.program import Step, describe
+from arcray.solver.primitives import PRIMITIVES
+from arcray.solver.program import Step, describe
 
 _DSL_PACKAGE = "arcdsl"
 _ALLOWED_GLOBALS = {"np"}

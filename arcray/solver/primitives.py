@@ -8,7 +8,7 @@ from typing import Callable, Literal, Union
 import numpy as np
 
 import arcdsl as dsl
-from arcray.search import infer as inf
+from arcray.solver import infer as inf
 
 COLOUR_NAMES = ("black", "blue", "red", "green", "yellow", "grey", "magenta", "orange", "azure", "maroon")
 ShapeEffect = Literal["same", "transposed", "other"]

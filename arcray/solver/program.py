@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from arcray.search.primitives import PRIMITIVES, colour_name
+from arcray.solver.primitives import PRIMITIVES, colour_name
 
 
 @dataclass(frozen=True)

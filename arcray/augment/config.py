@@ -1,12 +1,12 @@
-"""How many verified examples the data engine derives from each source task."""
+"""How many verified examples augmentation derives from each source task."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class EngineConfig(BaseModel):
-    """``prepare.engine``: what is derived from the training side's tasks (held-out ones get nothing).
+class AugmentConfig(BaseModel):
+    """``prepare.augment``: what is derived from the training side's tasks (held-out ones get nothing).
 
     Every derived example is re-verified in the sandbox before it enters the dataset.
     """

@@ -23,9 +23,9 @@ import types
 import typing
 from typing import Any, Callable
 
-from arcray.search.emit import LIBRARY_IMPORT
-from arcray.search.primitives import PRIMITIVES  # the search's language: the functions a step may call
-from arcray.search.program import Program, parse_program
+from arcray.solver.emit import LIBRARY_IMPORT
+from arcray.solver.primitives import PRIMITIVES  # the search's language: the functions a step may call
+from arcray.solver.program import Program, parse_program
 
 HEADER = f"```python\n{LIBRARY_IMPORT}\n\n\ndef solve(grid):\n"
 FOOTER = "    return grid\n```"

@@ -1,4 +1,4 @@
-"""`arcray prepare` through the data engine: stats by kind, and no held-out task on the training side."""
+"""`arcray prepare` through augmentation: stats by kind, and no held-out task on the training side."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from arcray.arc.attempt import ATTEMPTS
 from arcray.arc.render import RenderConfig, render_grid
 from arcray.arc.sandbox import SandboxConfig
 from arcray.arc.tasks import load_tasks
-from arcray.engine import EngineConfig
+from arcray.augment import AugmentConfig
 from arcray.pipelines.teachers import SearchCollectionTeacher, SearchTeacherConfig
 from arcray.runtime.rundir import RunDir
 from arcray.training.prepare import PrepareConfig, in_validation, run_prepare
@@ -38,7 +38,7 @@ def collection(tmp_path_factory):
 def prepared(root, name, **engine):
     config = PrepareConfig(sources=[root / "collect"], out=root / name, val_fraction=0.3, seed=0,
                            render=RenderConfig(prompt="compact", test_inputs=False),
-                           engine=EngineConfig(**{"symmetries": 7, "colour_permutations": 2, "hindsight": 2,
+                           augment=AugmentConfig(**{"symmetries": 7, "colour_permutations": 2, "hindsight": 2,
                                                   "synthetic": 40, **engine}))
     stats = run_prepare(config)
     rows = {split: [json.loads(line) for line in (root / name / f"{split}.jsonl").read_text().splitlines()]
@@ -67,7 +67,7 @@ def test_the_training_split_is_capped_solved_first_then_derived_kind_by_kind(col
     assert solved >= 4 and stats["train"] - solved >= 4
     config = PrepareConfig(sources=[collection / "collect"], out=collection / "capped", val_fraction=0.3, seed=0,
                            render=RenderConfig(prompt="compact", test_inputs=False),
-                           engine=EngineConfig(symmetries=7, colour_permutations=2, hindsight=2), max_train_examples=8)
+                           augment=AugmentConfig(symmetries=7, colour_permutations=2, hindsight=2), max_train_examples=8)
     small = run_prepare(config)
     assert small["train"] == 8 and small["by_kind_train"]["arc/solved"] == 4
     assert small["dropped_over_max_train_examples"] == stats["train"] - 8
@@ -110,7 +110,7 @@ def test_exemplars_come_from_the_training_side_and_a_training_prompt_lists_its_o
 
     config = PrepareConfig(sources=[collection / "collect"], out=collection / "exemplars", val_fraction=0.3, seed=0,
                            render=RenderConfig(prompt="compact", test_inputs=False, exemplars=3),
-                           engine=EngineConfig(symmetries=2, colour_permutations=1, hindsight=0, synthetic=0))
+                           augment=AugmentConfig(symmetries=2, colour_permutations=1, hindsight=0, synthetic=0))
     stats = run_prepare(config)
     pool = load_pool(collection / "exemplars" / POOL_FILE)
     assert len(pool) == stats["exemplar_pool"] >= 3

@@ -9,7 +9,7 @@ wrapping steps merge with the program's own first and last steps where they comp
 symmetries into one, two colour maps into one), and colour permutations are first tried as the
 program's own colour parameters rewritten (``fill_enclosed(grid, 4)`` → ``fill_enclosed(grid, 7)``),
 which is what a person would write for the new task. Either way the result is re-verified in the
-sandbox before it is used (:mod:`arcray.engine.verify`): these rewrites are proposals.
+sandbox before it is used (:mod:`arcray.augment.verify`): these rewrites are proposals.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from arcray.arc.grid import Grid
-from arcray.search.program import Program, Step
+from arcray.solver.program import Program, Step
 
 # D4 by its arcdsl names; "" is the identity.
 SYMMETRIES = ("", "rotate_cw", "rotate_180", "rotate_ccw", "flip_lr", "flip_ud", "transpose", "antitranspose")
@@ -113,7 +113,7 @@ _COLOUR_PARAMS = {"colour", "source", "hole", "default", "where"}
 
 def recoloured_program(program: Program, mapping: dict[int, int]) -> Program:
     """The program with its colour parameters mapped (a proposal: verify it)."""
-    from arcray.search.primitives import PRIMITIVES
+    from arcray.solver.primitives import PRIMITIVES
 
     import inspect
 

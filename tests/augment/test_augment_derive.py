@@ -1,4 +1,4 @@
-"""The data engine on real ARC tasks and real sandboxes: what it derives, and what it refuses."""
+"""Augmentation on real ARC tasks and real sandboxes: what it derives, and what it refuses."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from arcray.arc.attempt import Attempt, CandidateRecord
 from arcray.arc.sandbox import Sandbox, SandboxConfig
 from arcray.arc.tasks import load_tasks
-from arcray.engine import EngineConfig, derive
-from arcray.engine import transforms as tf
+from arcray.augment import AugmentConfig, derive
+from arcray.augment import transforms as tf
 from arcray.pipelines.teachers import SearchCollectionTeacher, SearchTeacherConfig
 
 GRAVITY = "1e0a9b12"  # let every coloured cell fall down: not the same rule on a turned grid
@@ -53,7 +53,7 @@ def _close_the_box():
 
 
 def test_every_symmetry_keeps_the_program_where_it_holds_and_wraps_it_where_it_does_not(collected):
-    result = derive(collected, EngineConfig(**{**NOTHING, "symmetries": 7}), SandboxConfig())
+    result = derive(collected, AugmentConfig(**{**NOTHING, "symmetries": 7}), SandboxConfig())
     turned = {(e.source, e.how.split()[0]): e for e in by(result, "symmetry")}
     assert {how for source, how in turned if source == ROTATE} == set(tf.SYMMETRIES[1:])
     assert all("(wrapped)" not in turned[(ROTATE, s)].how for s in tf.SYMMETRIES[1:])  # rotate_180 commutes with D4
@@ -64,7 +64,7 @@ def test_every_symmetry_keeps_the_program_where_it_holds_and_wraps_it_where_it_d
 
 
 def test_a_colour_permutation_rewrites_the_programs_colours(collected):
-    result = derive(collected, EngineConfig(**{**NOTHING, "colour_permutations": 3}), SandboxConfig())
+    result = derive(collected, AugmentConfig(**{**NOTHING, "colour_permutations": 3}), SandboxConfig())
     recoloured = [e for e in by(result, "colour") if e.source == "0d3d703e"]  # a pure colour map
     assert len(recoloured) == 3 and all(reproduces(e) for e in recoloured)
     assert all(e.code.count("recolour(") == 1 for e in recoloured)  # the map merged with the permutation, not wrapped around it
@@ -75,14 +75,14 @@ def test_a_derived_example_whose_program_does_not_reproduce_its_pairs_is_rejecte
     forged = CandidateRecord(generation=1, origin="programmer", code="def solve(grid):\n    return grid\n",
                              train_correct=len(task.train), train_runnable=True, fitness=float(len(task.train)))
     lying = attempt.model_copy(update={"generations": [[forged]], "fitness": forged.fitness})
-    result = derive([(task, lying)], EngineConfig(**{**NOTHING, "symmetries": 3}), SandboxConfig())
+    result = derive([(task, lying)], AugmentConfig(**{**NOTHING, "symmetries": 3}), SandboxConfig())
     assert result.examples == []
     assert result.rejected == {"solved: its program does not reproduce the train pairs": 1,
                                "symmetry: its program does not reproduce the train pairs": 3}
 
 
 def test_hindsight_relabels_programs_that_ran_without_fitting(collected):
-    result = derive(collected, EngineConfig(**{**NOTHING, "hindsight": 3}), SandboxConfig())
+    result = derive(collected, AugmentConfig(**{**NOTHING, "hindsight": 3}), SandboxConfig())
     relabelled = by(result, "hindsight")
     assert relabelled and {e.source for e in relabelled} >= {"025d127b"}  # an unsolved task gives examples too
     for example in relabelled:
@@ -99,13 +99,13 @@ def test_trivial_relabelled_outputs_are_refused():
                                train_runnable=True)
     identity = CandidateRecord(generation=1, origin="refiner", code="def solve(grid):\n    return grid\n", train_runnable=True)
     attempt = Attempt(task_id=task.id, train_total=len(task.train), generations=[[constant, identity]])
-    result = derive([(task, attempt)], EngineConfig(**{**NOTHING, "hindsight": 2}), SandboxConfig())
+    result = derive([(task, attempt)], AugmentConfig(**{**NOTHING, "hindsight": 2}), SandboxConfig())
     assert result.examples == []
     assert result.rejected == {"hindsight: an output is a single colour": 1, "hindsight: an output equals its input": 1}
 
 
 def test_synthetic_tasks_run_one_tasks_program_on_anothers_inputs(collected):
-    result = derive(collected, EngineConfig(**{**NOTHING, "synthetic": 12, "seed": 1}), SandboxConfig())
+    result = derive(collected, AugmentConfig(**{**NOTHING, "synthetic": 12, "seed": 1}), SandboxConfig())
     made = by(result, "synthetic")
     assert made
     for example in made:
@@ -115,10 +115,10 @@ def test_synthetic_tasks_run_one_tasks_program_on_anothers_inputs(collected):
 
 
 def test_random_programs_over_the_whole_dsl_become_verified_tasks(collected):
-    from arcray.arc.solver_grammar import read_program
-    from arcray.engine.verify import trivial
+    from arcray.solver.grammar import read_program
+    from arcray.augment.verify import trivial
 
-    result = derive(collected, EngineConfig(**{**NOTHING, "random": 40, "seed": 3}), SandboxConfig())
+    result = derive(collected, AugmentConfig(**{**NOTHING, "random": 40, "seed": 3}), SandboxConfig())
     made = by(result, "random")
     assert len(made) >= 5 and sum(result.rejected.values()) + len(made) == 40  # each proposal kept or refused, with a reason
     assert len({(e.source, e.code) for e in made}) == len(made)  # one program may relabel two tasks' inputs
@@ -131,9 +131,9 @@ def test_random_programs_over_the_whole_dsl_become_verified_tasks(collected):
 def test_random_programs_draw_every_call_from_its_declared_types():
     import random
 
-    from arcray.engine.random_programs import random_program
-    from arcray.search.primitives import PRIMITIVES
-    from arcray.search.program import parse_program
+    from arcray.augment.random_programs import random_program
+    from arcray.solver.primitives import PRIMITIVES
+    from arcray.solver.program import parse_program
 
     rng = random.Random(0)
     programs = [random_program(rng, [1, 2], max_steps=2) for _ in range(600)]
@@ -150,7 +150,7 @@ def test_free_form_solvers_are_wrapped_in_source(collected):
     fitting = CandidateRecord(generation=1, origin="programmer", code=code, train_correct=len(task.train),
                               train_runnable=True, fitness=13.0)
     attempt = Attempt(task_id=task.id, train_total=len(task.train), fitness=13.0, solver_code=code, generations=[[fitting]])
-    result = derive([(task, attempt)], EngineConfig(**{**NOTHING, "symmetries": 7, "colour_permutations": 2}), SandboxConfig())
+    result = derive([(task, attempt)], AugmentConfig(**{**NOTHING, "symmetries": 7, "colour_permutations": 2}), SandboxConfig())
     assert len(by(result, "symmetry")) == 7 and len(by(result, "colour")) == 2
     assert all(e.code.startswith(code.rstrip()) and "_solve_source" in e.code for e in result.examples if e.kind != "solved")
     assert all(reproduces(e) for e in result.examples)

@@ -6,9 +6,9 @@ inputs and relabelled with their own outputs (BARC's and CodeIt's synthetic task
 student what each call does to a grid, so that it can tell calls apart by what the pairs show.
 
 Each parameter is drawn from its declared type, the same types the solver grammar reads
-(:mod:`arcray.arc.solver_grammar`): a ``Literal``'s words, a colour (one the grid has, for a
+(:mod:`arcray.solver.grammar`): a ``Literal``'s words, a colour (one the grid has, for a
 colour the call acts on), a small integer, a scale, a flag, a one- or two-colour map. Whether the
-program does anything worth learning is for the sandbox and :func:`arcray.engine.verify.trivial` to judge.
+program does anything worth learning is for the sandbox and :func:`arcray.augment.verify.trivial` to judge.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import types
 import typing
 from typing import Any, Sequence
 
-from arcray.arc.solver_grammar import COLOUR_PARAMETERS, call_parameters
-from arcray.search.primitives import PRIMITIVES
-from arcray.search.program import Program, Step
+from arcray.solver.grammar import COLOUR_PARAMETERS, call_parameters
+from arcray.solver.primitives import PRIMITIVES
+from arcray.solver.program import Program, Step
 
 SMALL_INTS = (0, 1, 1, 2, 2, 3)  # axes, counts, scales, offsets: ARC's rules use small ones
 SCALES = (1, 1.5, 2, 3)

@@ -1,4 +1,4 @@
-"""The data engine: verified examples multiplied from a collection's training-side tasks.
+"""Augmentation: verified examples multiplied from a collection's training-side tasks.
 
 From each task and what its teacher wrote (an :class:`~arcray.arc.attempt.Attempt`) it derives:
 
@@ -10,7 +10,7 @@ From each task and what its teacher wrote (an :class:`~arcray.arc.attempt.Attemp
   the task made of those inputs and its own outputs (SOAR's and CodeIt's hindsight relabelling);
 - ``synthetic``: a DSL program of one task run on another task's inputs;
 - ``random``: a random well-formed program over the whole DSL run on a task's inputs
-  (:mod:`arcray.engine.random_programs`), so the student sees every call, not only the solved ones.
+  (:mod:`arcray.augment.random_programs`), so the student sees every call, not only the solved ones.
 
 Every derived example is run in the sandbox before it is kept: a transformed program must
 reproduce its transformed train pairs and answer every test input; a relabelled one defines its
@@ -29,12 +29,12 @@ from arcray.arc.attempt import Attempt, CandidateRecord
 from arcray.arc.grid import Grid, colours
 from arcray.arc.sandbox import Outcome, SandboxConfig
 from arcray.arc.tasks import Example, Task
-from arcray.engine import transforms as tf
-from arcray.engine.config import EngineConfig
-from arcray.engine.random_programs import random_program
-from arcray.engine.verify import Job, reproduces, run_jobs, trivial
-from arcray.search.emit import emit_solver
-from arcray.search.program import Program, Step, parse_program
+from arcray.augment import transforms as tf
+from arcray.augment.config import AugmentConfig
+from arcray.augment.random_programs import random_program
+from arcray.augment.verify import Job, reproduces, run_jobs, trivial
+from arcray.solver.emit import emit_solver
+from arcray.solver.program import Program, Step, parse_program
 
 KINDS = ("solved", "alternative", "symmetry", "colour", "hindsight", "synthetic", "random")
 
@@ -51,7 +51,7 @@ class Derived:
 
 
 @dataclass
-class EngineResult:
+class Augmented:
     examples: list[Derived] = field(default_factory=list)
     rejected: dict[str, int] = field(default_factory=dict)  # "kind: reason" -> count
 
@@ -104,8 +104,8 @@ def _transformed(task: Task, move: Callable[[Grid], Grid]) -> Task:
     return Task(id=task.id, train=tuple(map(each, task.train)), test=tuple(map(each, task.test)), source=task.source)
 
 
-def derive(sources: Sequence[tuple[Task, Attempt]], config: EngineConfig, sandbox: SandboxConfig,
-           *, min_fitness: float = 1.0, docstrings: bool = False) -> EngineResult:
+def derive(sources: Sequence[tuple[Task, Attempt]], config: AugmentConfig, sandbox: SandboxConfig,
+           *, min_fitness: float = 1.0, docstrings: bool = False) -> Augmented:
     """Every verified example derived from the (training-side) ``sources``; each one's solver re-run in the sandbox.
 
     A task's fitting programs (solved, alternatives, augmentations) count where its attempt is in the
@@ -144,7 +144,7 @@ def derive(sources: Sequence[tuple[Task, Attempt]], config: EngineConfig, sandbo
     return _judge(proposals, config, sandbox)
 
 
-def _augmentations(task: Task, program: Program | None, code: str, config: EngineConfig, rng: random.Random,
+def _augmentations(task: Task, program: Program | None, code: str, config: AugmentConfig, rng: random.Random,
                    docstrings: bool) -> list[_Proposal]:
     out = []
     for symmetry in rng.sample(tf.SYMMETRIES[1:], config.symmetries):
@@ -174,7 +174,7 @@ def _augmentations(task: Task, program: Program | None, code: str, config: Engin
     return out
 
 
-def _synthetic(sources: Sequence[tuple[Task, Attempt]], programs: list[tuple[str, Program]], config: EngineConfig,
+def _synthetic(sources: Sequence[tuple[Task, Attempt]], programs: list[tuple[str, Program]], config: AugmentConfig,
                rng: random.Random, docstrings: bool) -> list[_Proposal]:
     tasks = [task for task, _ in sources]
     if not config.synthetic or not programs or len(tasks) < 2:
@@ -188,7 +188,7 @@ def _synthetic(sources: Sequence[tuple[Task, Attempt]], programs: list[tuple[str
     return out
 
 
-def _random(sources: Sequence[tuple[Task, Attempt]], config: EngineConfig, rng: random.Random,
+def _random(sources: Sequence[tuple[Task, Attempt]], config: AugmentConfig, rng: random.Random,
             docstrings: bool) -> list[_Proposal]:
     tasks = [task for task, _ in sources]
     out = []
@@ -201,9 +201,9 @@ def _random(sources: Sequence[tuple[Task, Attempt]], config: EngineConfig, rng: 
     return out
 
 
-def _judge(proposals: list[_Proposal], config: EngineConfig, sandbox: SandboxConfig) -> EngineResult:
+def _judge(proposals: list[_Proposal], config: AugmentConfig, sandbox: SandboxConfig) -> Augmented:
     box = sandbox.model_copy(update={"timeout_s": config.timeout_s})
-    result = EngineResult()
+    result = Augmented()
     outcomes = run_jobs([Job(p.code, p.inputs) for p in proposals], box, config.workers)
     retry = [(i, p.fallback) for i, (p, o) in enumerate(zip(proposals, outcomes)) if p.fallback and _refusal(p, o)]
     if retry:
@@ -234,7 +234,7 @@ def _refusal(proposal: _Proposal, outcomes: list[Outcome]) -> str | None:
     return None
 
 
-def _example(proposal: _Proposal, outcomes: list[Outcome], result: EngineResult) -> Derived | None:
+def _example(proposal: _Proposal, outcomes: list[Outcome], result: Augmented) -> Derived | None:
     task, n = proposal.source, len(proposal.source.train)
     if proposal.expected is not None:
         why = _refusal(proposal, outcomes)
