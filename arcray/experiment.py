@@ -62,6 +62,9 @@ def run_script(argv: list[str] | None, *, name: str, doc: str, run: Callable[[ar
     parser.add_argument("--out", type=Path, default=out_default, help=out)
     if smoke_test is not None:
         parser.add_argument("--smoke-test", action="store_true", help=smoke_test)
+    if config is not None:
+        parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
+                            help="change one config value for this run (YAML value), e.g. --set train.lora_r=8; repeatable")
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)
@@ -140,10 +143,13 @@ def _check_keys(data: dict, path) -> None:
             stack.append((f"{where}.{key}" if where else str(key), value))
 
 
-def load_experiment_config(path, keys, smoke: dict | None = None) -> dict:
+def load_experiment_config(path, keys, smoke: dict | None = None, overrides: list[str] | tuple[str, ...] = ()) -> dict:
     """An experiment script's YAML: unknown top-level keys refused (with "did you mean"); ``smoke``
-    merged per section. Each script then checks every section as its stage's typed config."""
+    merged per section; ``overrides`` (``--set train.lora_r=8``) applied last. Each script then checks
+    every section as its stage's typed config."""
     config = load_yaml_config(path)
+    for override in overrides:
+        apply_override(config, override)
     for key in config:
         if key not in keys:
             raise ConfigError(f"{path}: unknown key {key!r}{did_you_mean(str(key), keys)}; the keys are {', '.join(keys)}")
@@ -162,3 +168,26 @@ def section(config: dict, name: str) -> dict:
         raise ConfigError(f"{name}: a section is a mapping of keys to values (indented lines under '{name}:'), "
                           f"not {type(value).__name__} {shown}")
     return value
+
+
+def apply_override(config: dict, override: str) -> None:
+    """``SECTION.KEY=VALUE`` (dotted, any depth) set in ``config``, the value read as YAML; one line when malformed."""
+    import yaml
+
+    key, sep, raw = override.partition("=")
+    parts = key.strip().split(".")
+    if not sep or not all(parts):
+        raise ConfigError(f"--set {override!r}: write SECTION.KEY=VALUE, e.g. --set train.lora_r=8")
+    try:
+        value = yaml.load(raw, Loader=_plain_loader())  # noqa: S506 - a SafeLoader without aliases
+    except (yaml.YAMLError, _AliasRefused) as error:
+        raise ConfigError(f"--set {override!r}: the value is not YAML ({printable(str(error).splitlines()[0], limit=120)})") from None
+    target = config
+    for part in parts[:-1]:
+        child = target.get(part)
+        if child is None:
+            child = target[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {override!r}: {part} is not a section")
+        target = child
+    target[parts[-1]] = value

@@ -21,6 +21,7 @@ from arcray.arc.sandbox import Sandbox
 from arcray.arc.submission import build_submission, score_submission, write_submission
 from arcray.arc.tasks import load_tasks
 from arcray.experiment import Finished, run_script
+from arcray.runtime.stage import StageRun
 
 BASELINES = {
     "identity": "def solve(grid):\n    return grid\n",
@@ -85,7 +86,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> Finished:
-    summary = score_baselines(args.tasks, args.out, 20 if args.smoke_test else args.limit)
+    limit = 20 if args.smoke_test else args.limit
+    # an evaluate run of its own kind: the baseline solvers are the "student"
+    with StageRun(args.out, "evaluate", config={"student": {"backend": "baseline", "solvers": list(BASELINES)},
+                                                "tasks": args.tasks, "limit": limit}, operational=("limit",)) as stage:
+        summary = score_baselines(args.tasks, args.out, limit)
+        stage.finish(metrics={k: summary[k] for k in ("tasks", "submission_score", "mean_fitness")},
+                     outputs=["results.jsonl", "submission.json", "summary.json"])
     return Finished(f"submission: {args.out / 'submission.json'}", summary=summary)
 
 

@@ -22,11 +22,13 @@ from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError, ConfigError
 from arcray.experiment import EXPERIMENT_CONFIG, Finished, load_experiment_config, run_script, section
 from arcray.llm.registry import student_config
-from arcray.arc.exemplars import POOL_FILE, load_pool
-from arcray.arc.tasks import load_tasks
 from arcray.pipelines.collect import CollectConfig, run_collect
 from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
+from arcray.arc.tasks import load_tasks
+from arcray.runtime.manifest import read_artifact
 from arcray.runtime.rundir import RunDir
+from arcray.runtime.stage import StageRun, completed
+from arcray.tracking import TrackingConfig, resolve_uri
 from arcray.report import bar_plot, image, markdown_table, training_section, write_report
 from arcray.training.config import TrainConfig
 from arcray.training.prepare import PrepareConfig, run_prepare
@@ -38,7 +40,7 @@ SMOKE = {
     "train": {"epochs": 1, "max_length": 1024, "load_in_4bit": False, "merge": False},
     "evaluate": {"held_out": 2, "limit": 2, "max_generations": 1, "population": 2, "max_new_tokens": 128},
 }
-KEYS = ("out", "teacher", "gemini_teacher", "search_teacher", "collect", "prepare", "train", "evaluate")
+KEYS = ("out", "teacher", "gemini_teacher", "search_teacher", "collect", "prepare", "train", "evaluate", "tracking")
 
 
 class StudentEvaluation(EvolutionConfig):
@@ -72,9 +74,17 @@ def choose_teacher(config: dict[str, Any]) -> dict[str, Any]:
     raise ConfigError("teacher must be 'auto' or a teacher mapping ({backend: gemini|search|hf, …})")
 
 
+def tracking_config(config: dict[str, Any], out: Path) -> TrackingConfig:
+    """One tracking store for the whole experiment (``out/mlruns`` unless the config or MLFLOW_TRACKING_URI names one),
+    so that every stage's run lands beside the others."""
+    tracking = build_config(TrackingConfig, "tracking", **section(config, "tracking"))
+    return tracking.model_copy(update={"uri": resolve_uri(tracking, out)})
+
+
 def collect_config(config: dict[str, Any], out: Path) -> CollectConfig:
     teacher = choose_teacher(config)
     settings = dict(section(config, "collect"))
+    settings.setdefault("tracking", tracking_config(config, out))
     if teacher["backend"] == "search":
         settings.setdefault("concurrency", os.cpu_count() or 1)
         settings.setdefault("num_cpus_per_actor", 1.0)
@@ -83,13 +93,15 @@ def collect_config(config: dict[str, Any], out: Path) -> CollectConfig:
 
 def prepare_config(config: dict[str, Any], out: Path) -> PrepareConfig:
     settings = dict(section(config, "prepare"))
+    settings.setdefault("tracking", tracking_config(config, out))
     if settings.get("max_tokens"):
         settings.setdefault("tokenizer", section(config, "train").get("model"))
     return build_config(PrepareConfig, "prepare", sources=[out / "collect"], out=out / "data", **settings)
 
 
 def train_config(config: dict[str, Any], out: Path, *, data_later: bool = False) -> TrainConfig:
-    return TrainConfig.build(data=out / "data", out=out / "train", data_later=data_later, **section(config, "train"))
+    return TrainConfig.build(data=out / "data", out=out / "train", data_later=data_later,
+                             **{"tracking": tracking_config(config, out), **section(config, "train")})
 
 
 def evaluation(config: dict[str, Any]) -> StudentEvaluation:
@@ -106,6 +118,7 @@ class ArcDistillation(BaseModel):
     prepare: PrepareConfig
     train: TrainConfig
     evaluate: StudentEvaluation
+    tracking: TrackingConfig
 
     @property
     def method(self) -> str:
@@ -121,7 +134,7 @@ def resolve(config: dict[str, Any], out: Path) -> ArcDistillation:
     train, evaluate = train_config(config, out, data_later=True), evaluation(config)
     student_config(train.model, **evaluate.student)  # the students' backend fields, checked now: one line if wrong
     return ArcDistillation.model_construct(out=out, collect=collect_config(config, out), prepare=prepare_config(config, out),
-                                           train=train, evaluate=evaluate)
+                                           train=train, evaluate=evaluate, tracking=tracking_config(config, out))
 
 
 def collect(plan: ArcDistillation) -> dict[str, Any]:
@@ -135,10 +148,10 @@ def prepare(plan: ArcDistillation) -> dict[str, Any]:
 
 
 def train(plan: ArcDistillation) -> dict[str, Any]:
-    from arcray.training.train import run_training
+    from arcray.training.train import TRAIN_OPERATIONAL, run_training
 
     summary_path = plan.train.out / "summary.json"
-    if summary_path.exists():
+    if completed(plan.train.out, "train", config=plan.train.model_dump(mode="json"), operational=TRAIN_OPERATIONAL):
         print("[3/4] train: already done", flush=True)
         return json.loads(summary_path.read_text())
     settings = TrainConfig.build(**plan.train.model_dump())  # the data is there now: checked again
@@ -146,38 +159,32 @@ def train(plan: ArcDistillation) -> dict[str, Any]:
     return run_training(settings)
 
 
-def held_out_ids(data: Path, count: int) -> list[str]:
-    """Teacher-solved tasks the split kept out of training: reachable, yet unseen by the student."""
-    rows = [json.loads(line) for line in (data / "validation.jsonl").read_text().splitlines() if line.strip()]
-    ids = sorted({row["group"].removeprefix("arc/") for row in rows if row["kind"] in ("arc", "arc/solved")})
-    return ids[:count] if count else ids
-
-
 def evaluate(plan: ArcDistillation, trained: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Both students on the held-out tasks, linked by reference: the prompt (render settings, exemplar pool) and,
+    unless ``evaluate.tasks`` names another source, the held-out task ids come from the prepare run's manifest."""
     section = plan.evaluate
     if section.tasks:  # another source altogether (held out by construction), selected by size
-        where = dict(tasks=section.tasks, ids=None, max_cells=section.max_cells, limit=section.limit)
-        count = len(load_tasks(section.tasks, max_cells=section.max_cells, limit=section.limit))
+        where = dict(tasks=section.tasks, max_cells=section.max_cells, limit=section.limit)
     else:
-        ids = held_out_ids(plan.prepare.out, section.held_out)
-        if not ids:
+        held_out = read_artifact(plan.prepare.out, need=("prepare",), role="prepare").exports["held_out_ids"]
+        if not held_out:
             raise ArcrayError("no held-out tasks: the teacher solved too few tasks for a validation split; raise collect.limit")
-        where, count = dict(tasks=plan.collect.tasks, ids=ids), len(ids)
+        where = dict(limit=section.held_out or None)
     model = plan.train.model
     fields = section.student
-    render = plan.prepare.render
-    if render.exemplars:  # the training side's programs, as prepare listed them in the training prompts
-        render = render.model_copy(update={"exemplar_pool": load_pool(plan.prepare.out / POOL_FILE)})
     students = {"base": student_config(model, **fields), "fine-tuned": student_config(model, trained["adapter"], **fields)}
     results = {}
     for name, student in students.items():
+        config = EvaluateConfig.build(student=student, data=plan.prepare.out, **where, evolution=section.evolution(),
+                                      tasks_per_actor=section.tasks_per_actor,
+                                      num_cpus_per_actor=section.num_cpus_per_actor
+                                      or (1.0 if section.num_gpus_per_actor else float(os.cpu_count() or 1)),
+                                      num_gpus_per_actor=section.num_gpus_per_actor, tracking=plan.tracking,
+                                      out=str(plan.out / f"eval-{name}"))
+        resolved = config.resolved()
+        count = len(load_tasks(resolved.tasks, ids=resolved.ids, limit=resolved.limit, max_cells=resolved.max_cells))
         print(f"[4/4] evaluate the {name} student on {count} held-out tasks", flush=True)
-        results[name] = run_evaluate(EvaluateConfig.build(student=student, **where, evolution=section.evolution(),
-                                                          render=render, tasks_per_actor=section.tasks_per_actor,
-                                                          num_cpus_per_actor=section.num_cpus_per_actor
-                                                          or (1.0 if section.num_gpus_per_actor else float(os.cpu_count() or 1)),
-                                                          num_gpus_per_actor=section.num_gpus_per_actor,
-                                                          out=str(plan.out / f"eval-{name}")))
+        results[name] = run_evaluate(config)
     return results
 
 
@@ -242,15 +249,21 @@ def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated:
 
 
 def run(args: argparse.Namespace) -> Finished:
-    config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None)
+    config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None, getattr(args, "overrides", ()))
     out = Path(args.out or config["out"])
     plan = resolve(config, out)  # every section, before anything runs or is written
-    RunDir(out).write_config(plan.model_dump(mode="json"), name=EXPERIMENT_CONFIG)
-    collected = collect(plan)
-    prepared = prepare(plan)
-    trained = train(plan)
-    evaluated = evaluate(plan, trained)
-    path = report(out, collected, prepared, trained, evaluated, plan.method, decoding(plan.evaluate))
+    # The experiment's own run: its stages' folders below it, each with its own manifest, linked by reference.
+    with StageRun(out, "experiment", config=plan.model_dump(mode="json"), operational=("tracking",),
+                  seeds={"split": plan.prepare.seed, "train": plan.train.seed}) as experiment:
+        RunDir(out).write_config(plan.model_dump(mode="json"), name=EXPERIMENT_CONFIG)
+        collected = collect(plan)
+        prepared = prepare(plan)
+        trained = train(plan)
+        evaluated = evaluate(plan, trained)
+        path = report(out, collected, prepared, trained, evaluated, plan.method, decoding(plan.evaluate))
+        experiment.finish(metrics={f"{name}.{figure}": {k: values[k] for k in ("value", "low", "high")}
+                                   for name, r in evaluated.items() for figure, values in r["figures"].items()},
+                          outputs=["report.md"], exports={"stages": ["collect", "data", "train", "eval-base", "eval-fine-tuned"]})
     return Finished(f"report: {path}")
 
 

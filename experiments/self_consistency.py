@@ -27,13 +27,16 @@ from arcray.consistency.reference import reference_records
 from arcray.consistency.gates import evaluate_gates, format_gates, scoreboard
 from arcray.errors import ConfigError
 from arcray.experiment import EXPERIMENT_CONFIG, Finished, load_experiment_config, run_script, section
+from arcray.llm.types import DEFAULT_TEMPERATURE
 from arcray.runtime.rundir import RunDir
+from arcray.runtime.stage import StageRun, completed
+from arcray.tracking import TrackingConfig, resolve_uri
 from arcray.pipelines.sampling import ConsistencyConfig, GenerateConfig, run_consistency, run_sc_generate
 from arcray.report import bar_plot, image, markdown_table, training_section, write_report
 from arcray.training.prepare import PrepareConfig, run_prepare
 from arcray.validation import build_config
 
-KEYS = ("out", "student", "warmup", "measure", "generate", "sampling", "train")
+KEYS = ("out", "student", "warmup", "measure", "generate", "sampling", "train", "tracking")
 SMOKE = {  # every stage runs, on as little as still says something: it is CI's end-to-end run of the experiment
     "measure": {"math": {"source": "arith", "split": "heldout", "seed": 0, "limit": 2}, "code": None, "n": 3,
                 "max_new_tokens": 64},
@@ -53,7 +56,7 @@ class Measure(BaseModel):
     math: dict[str, Any] | None = None
     code: dict[str, Any] | None = None
     n: int = 10
-    temperature: float = 0.7
+    temperature: float = DEFAULT_TEMPERATURE
     max_new_tokens: int = 384
 
 
@@ -80,7 +83,8 @@ def measure_configs(config: dict[str, Any], out: Path, student: dict[str, Any], 
     settings = build_config(Measure, "measure", **section(config, "measure"))
     return {category: ConsistencyConfig.build(
         student=student, dataset=getattr(settings, category), n=settings.n, temperature=settings.temperature,
-        max_new_tokens=settings.max_new_tokens, out=out / label / category, **section(config, "sampling"))
+        max_new_tokens=settings.max_new_tokens, out=out / label / category, tracking=tracking_config(config, out),
+        **section(config, "sampling"))
         for category in CATEGORIES if getattr(settings, category)}
 
 
@@ -88,8 +92,14 @@ def generate_configs(config: dict[str, Any], out: Path, student: dict[str, Any])
     settings = build_config(Generate, "generate", **section(config, "generate"))
     return {category: GenerateConfig.build(
         student=student, dataset=getattr(settings, category), max_new_tokens=settings.max_new_tokens,
-        out=out / "generate" / category, **section(config, "sampling"))
+        out=out / "generate" / category, tracking=tracking_config(config, out), **section(config, "sampling"))
         for category in CATEGORIES if getattr(settings, category)}
+
+
+def tracking_config(config: dict[str, Any], out: Path) -> TrackingConfig:
+    """One tracking store for the whole experiment (``out``'s unless the config or MLFLOW_TRACKING_URI names one)."""
+    tracking = build_config(TrackingConfig, "tracking", **section(config, "tracking"))
+    return tracking.model_copy(update={"uri": resolve_uri(tracking, out)})
 
 
 def resolve(config: dict[str, Any], out: Path) -> dict[str, Any]:
@@ -130,7 +140,7 @@ def warm_start(config: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[
         return [path]
 
     trained = train_once(folder, reference, config["student"]["model"], {**settings["train"], "merge": True},
-                         label="warm start", what="reference solutions, merged")
+                         label="warm start", what="reference solutions, merged", tracking=tracking_config(config, out))
     return {**config["student"], "model": trained["merged"]}, trained
 
 
@@ -153,28 +163,32 @@ def generate(config: dict[str, Any], out: Path, student: dict[str, Any]) -> list
 
 def train(config: dict[str, Any], out: Path, student: dict[str, Any], sources: list[Path]) -> dict[str, Any]:
     return train_once(out, lambda: sources, student["model"], {**section(config, "train"), "merge": False},
-                      label="train", what="self-consistency data")
+                      label="train", what="self-consistency data", tracking=tracking_config(config, out))
 
 
 def train_once(folder: Path, sources: Callable[[], list[Path]], model: str, fields: dict[str, Any], *,
-               label: str, what: str) -> dict[str, Any]:
-    """Prepare ``sources()`` into folder/data and train on it into folder/train; a finished run is reused."""
+               label: str, what: str, tracking: TrackingConfig) -> dict[str, Any]:
+    """Prepare ``sources()`` into folder/data and train on it into folder/train; a finished run with the same
+    settings is reused (other settings: one line)."""
     from arcray.training.config import TrainConfig
-    from arcray.training.train import run_training
+    from arcray.training.train import TRAIN_OPERATIONAL, run_training
 
     summary_path = folder / "train" / "summary.json"
-    if summary_path.exists():
+    settings = TrainConfig.build(data=folder / "data", model=model, out=folder / "train", data_later=True,
+                                 **{"tracking": tracking, **fields})
+    if completed(folder / "train", "train", config=settings.model_dump(mode="json"), operational=TRAIN_OPERATIONAL):
         print(f"[{label}] already done", flush=True)
         return json.loads(summary_path.read_text())
-    run_prepare(PrepareConfig(sources=sources(), out=folder / "data", val_fraction=0.1, seed=0))
+    run_prepare(PrepareConfig(sources=sources(), out=folder / "data", val_fraction=0.1, seed=0, tracking=tracking))
     print(f"[{label}] LoRA on {model} with {what} (Ray Train)", flush=True)
-    return run_training(TrainConfig.build(data=folder / "data", model=model, out=folder / "train", **fields))
+    return run_training(TrainConfig.build(**settings.model_dump()))
 
 
 def report(out: Path, stages: dict[str, dict], trainings: dict[str, dict], gates_before: str, gates_after: str) -> Path:
     """report.md: every measured stage (base, before, after) per category, the training runs, the gates."""
     rows = []
     categories = list(stages["before"])
+    at = measured_at(stages)
     for category in categories:
         for when, summaries in stages.items():
             m = summaries[category]["metrics"]
@@ -185,13 +199,13 @@ def report(out: Path, stages: dict[str, dict], trainings: dict[str, dict], gates
     for category in categories:
         chart = bar_plot(out / f"{category}_before_after.png", list(shown),
                          {when: [s[category]["metrics"].get(k) or 0.0 for k in shown] for when, s in stages.items()},
-                         title=f"{category.upper()}: held-out prompts at T=0.7", ylabel="share",
+                         title=f"{category.upper()}: held-out prompts at {at}", ylabel="share",
                          reference={"consistency": 0.40} if category == "math" else None)
         charts.append(image(chart, out, f"{category} before and after"))
     legend = ("base: the configured student; before: the model phase 1B starts from (after the warm start); "
               "after: that model with the self-consistency adapter." if "base" in stages else "")
     sections = [
-        "## Before and after (held-out prompts, n samples at T=0.7)\n" + legend + "\n\n" + markdown_table(rows),
+        f"## Before and after (held-out prompts, n samples at {at})\n" + legend + "\n\n" + markdown_table(rows),
         "\n\n".join(charts),
         *(training_section(out, trained, title, plot=f"{name}_loss.png") for name, (title, trained) in trainings.items()),
         "## Gates before\n```\n" + gates_before + "\n```",
@@ -200,26 +214,37 @@ def report(out: Path, stages: dict[str, dict], trainings: dict[str, dict], gates
     return write_report(out, "Self-consistency distillation (phase 1B.1)", sections)
 
 
+def measured_at(stages: dict[str, dict]) -> str:
+    """The temperature the measured runs were sampled at, as their summaries record it: "T=0.5" ("T=0.5/0.7" if they differ)."""
+    used = sorted({s["temperature"] for summaries in stages.values() for s in summaries.values()})
+    return "T=" + "/".join(f"{t:g}" for t in used)
+
+
 def run(args: argparse.Namespace) -> Finished:
-    config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None)
+    config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None, getattr(args, "overrides", ()))
     if args.smoke_test and config.get("warmup"):
         config["warmup"] = {k: {**config["warmup"].get(k, {}), **v} for k, v in SMOKE_WARMUP.items()}
     out = Path(args.out or config["out"])
     resolved = resolve(config, out)  # every section, before anything runs or is written
-    RunDir(out).write_config(resolved, name=EXPERIMENT_CONFIG)
-    stages, trainings = {}, {}
-    student, warmed = warm_start(config, out)
-    if warmed:
-        stages["base"] = measure(config, out, config["student"], "base")
-        trainings["warmup"] = ("Warm start: LoRA on reference solutions (merged)", warmed)
-    stages["before"] = measure(config, out, student, "before")
-    trained = train(config, out, student, generate(config, out, student))
-    trainings["train"] = ("Phase 1B.1: LoRA on self-consistency data", trained)
-    stages["after"] = measure(config, out, {**student, "adapter": trained["adapter"]}, "after")
-    gates_before = format_gates(evaluate_gates(_board(out / "before")))
-    gates_after = format_gates(evaluate_gates(_board(out / "after")))
-    print("gates after training:\n" + gates_after, flush=True)
-    path = report(out, stages, trainings, gates_before, gates_after)
+    with StageRun(out, "experiment", config=resolved, operational=("tracking",)) as experiment:
+        RunDir(out).write_config(resolved, name=EXPERIMENT_CONFIG)
+        stages, trainings = {}, {}
+        student, warmed = warm_start(config, out)
+        if warmed:
+            stages["base"] = measure(config, out, config["student"], "base")
+            trainings["warmup"] = ("Warm start: LoRA on reference solutions (merged)", warmed)
+        stages["before"] = measure(config, out, student, "before")
+        trained = train(config, out, student, generate(config, out, student))
+        trainings["train"] = ("Phase 1B.1: LoRA on self-consistency data", trained)
+        stages["after"] = measure(config, out, {**student, "adapter": trained["adapter"]}, "after")
+        gates_before = format_gates(evaluate_gates(_board(out / "before")))
+        gates_after = format_gates(evaluate_gates(_board(out / "after")))
+        print("gates after training:\n" + gates_after, flush=True)
+        path = report(out, stages, trainings, gates_before, gates_after)
+        experiment.finish(metrics={f"{when}.{category}.{k}": v for when, summaries in stages.items()
+                                   for category, summary in summaries.items()
+                                   for k, v in summary["metrics"].items() if isinstance(v, (int, float))},
+                          outputs=["report.md"])
     return Finished(f"report: {path}")
 
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Stages log to MLflow by default (a SQLite store in each run directory: seconds per stage to create).
+# The suite's stage runs record into their run directories only; tests/tracking turns it back on
+# and checks the store itself, and through a real stage.
+os.environ["ARCRAY_TRACKING"] = "none"
 
 
 @pytest.fixture(scope="session")

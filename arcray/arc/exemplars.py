@@ -19,6 +19,7 @@ thousands of programs and the similarity is four comparisons of facts, not an em
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -121,6 +122,18 @@ def render_exemplars(programs: Sequence[tuple[str, ...]]) -> str:
 
 def save_pool(pool: Sequence[Exemplar], path: Path) -> None:
     path.write_text(json.dumps([e.model_dump(mode="json") for e in pool], indent=1))
+
+
+def pool_at(path: str | Path | None) -> tuple[Exemplar, ...]:
+    """The pool a ``render.exemplar_pool`` path names, read once per process (empty for None)."""
+    if not path:
+        return ()
+    return _pool_cached(str(Path(path).resolve()))
+
+
+@functools.lru_cache(maxsize=8)
+def _pool_cached(path: str) -> tuple[Exemplar, ...]:
+    return load_pool(Path(path))
 
 
 def load_pool(path: Path) -> tuple[Exemplar, ...]:

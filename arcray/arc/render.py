@@ -10,7 +10,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from arcray.arc.exemplars import Exemplar
 from arcray.arc.facts import task_facts
 from arcray.arc.grid import Grid
 from arcray.arc.tasks import Task
@@ -39,8 +38,9 @@ class RenderConfig(BaseModel):
                           "docstring (a teacher such as Gemini); in the compact one each primitive's name(parameters)")
     exemplars: int = Field(0, ge=0, le=16, description="end the prompt with the programs of this many training-side solved "
                            "tasks whose facts are nearest the task's (arcray/arc/exemplars.py); prepare and evaluate alike")
-    exemplar_pool: tuple[Exemplar, ...] = Field((), description="the training side's programs they are drawn from: "
-                                                 "prepare builds it and writes exemplars.json; evaluation loads that file")
+    exemplar_pool: str | None = Field(None, description="the exemplars.json file of the training side's programs they are "
+                                      "drawn from (prepare writes it; every process loads it once): a path, never the pool "
+                                      "itself, so configs, manifests and actors carry a name, not the programs")
 
 
 DEFAULT_RENDER = RenderConfig()

@@ -105,7 +105,7 @@ def _transformed(task: Task, move: Callable[[Grid], Grid]) -> Task:
 
 
 def derive(sources: Sequence[tuple[Task, Attempt]], config: AugmentConfig, sandbox: SandboxConfig,
-           *, min_fitness: float = 1.0, docstrings: bool = False) -> Augmented:
+           *, min_fitness: float, docstrings: bool = False) -> Augmented:
     """Every verified example derived from the (training-side) ``sources``; each one's solver re-run in the sandbox.
 
     A task's fitting programs (solved, alternatives, augmentations) count where its attempt is in the

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from arcray.llm.types import DEFAULT_TEMPERATURE
+
 
 class EvolutionConfig(BaseModel):
     """How hard the teacher (or student) tries on one task."""
@@ -23,7 +25,7 @@ class EvolutionConfig(BaseModel):
         description="fitness: rank by train_correct + 10 × test_correct (collection on tasks with known answers); "
         "train: rank by train pairs only (evaluation, where test outputs must not steer the search)",
     )
-    temperature: float = Field(0.7, ge=0, le=2, description="sampling temperature of Programmer and Refiner")
+    temperature: float = Field(DEFAULT_TEMPERATURE, ge=0, le=2, description="sampling temperature of Programmer and Refiner")
     analyst_temperature: float = Field(0.3, ge=0, le=2, description="sampling temperature of the Analyst")
     max_new_tokens: int = Field(2048, ge=16, description="token budget of one answer")
     stop: tuple[str, ...] = Field((), description="end an answer at the first of these strings (e.g. a code block "

@@ -1,4 +1,9 @@
-"""Prompt templates, versioned with the code as files beside it, filled per task."""
+"""Prompt templates, versioned with the code as files beside it, filled per task.
+
+Every role (Analyst, Programmer, Refiner) and every generation follows the configured style:
+``render.prompt`` picks the full or compact template and system prompt, and ``render.library``
+adds arcdsl's catalogue (full) or its one-line menu (compact, in the system prompt).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from importlib import resources
 from string import Template
 from typing import Iterable
 
-from arcray.arc.exemplars import render_exemplars, shown
+from arcray.arc.exemplars import pool_at, render_exemplars, shown
 from arcray.arc.fitness import FitnessResult
 from arcray.arc.render import RenderConfig, render_grid, render_task
 from arcray.arc.tasks import Task
@@ -54,8 +59,12 @@ def _specification(spec: str) -> str:
     return f"\nSpecification from the analyst:\n{spec.strip()}\n" if spec.strip() else ""
 
 
+def _styled(name: str, render: RenderConfig) -> Template:
+    return template(f"{name}_compact" if render.prompt == "compact" else name)
+
+
 def analyst_prompt(task: Task, render: RenderConfig) -> list[Message]:
-    return _chat(template("analyst").substitute(task=render_task(task, render)))
+    return _chat(_styled("analyst", render).substitute(task=render_task(task, render)).rstrip(), render)
 
 
 def programmer_prompt(task: Task, spec: str, render: RenderConfig, *, own: tuple[str, ...] | None = None,
@@ -64,7 +73,7 @@ def programmer_prompt(task: Task, spec: str, render: RenderConfig, *, own: tuple
 
     With ``render.exemplars`` it ends with the programs of the nearest training-side tasks; a training
     example passes its ``own`` answer (listed among them) and its source task to ``exclude``."""
-    listed = render_exemplars(shown(render.exemplar_pool, task, render.exemplars, own=own, exclude=exclude))
+    listed = render_exemplars(shown(pool_at(render.exemplar_pool), task, render.exemplars, own=own, exclude=exclude))
     listed = f"\n\n{listed}" if listed else ""
     if render.prompt == "compact":
         user = template("programmer_compact").substitute(task=render_task(task, render)).rstrip() + _specification(spec)
@@ -74,14 +83,17 @@ def programmer_prompt(task: Task, spec: str, render: RenderConfig, *, own: tuple
 
 
 def refiner_prompt(task: Task, spec: str, code: str, result: FitnessResult | None, render: RenderConfig, *, grids: bool) -> list[Message]:
-    return _chat(
-        template("refiner").substitute(
-            task=render_task(task, render),
-            specification=_specification(spec),
-            code=code.strip(),
-            feedback=train_feedback(result, render, grids=grids),
-        )
+    """The Refiner's prompt, in the same style as the Programmer's (compact: the compact template and system
+    prompt; full with ``render.library``: arcdsl's catalogue after it)."""
+    user = _styled("refiner", render).substitute(
+        task=render_task(task, render),
+        specification=_specification(spec),
+        code=code.strip(),
+        feedback=train_feedback(result, render, grids=grids),
     )
+    if render.prompt != "compact" and render.library:
+        user += _library()
+    return _chat(user, render)
 
 
 def train_feedback(result: FitnessResult | None, render: RenderConfig, *, grids: bool) -> str:

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "arcray.cli.tune",
     "arcray.cli.generate",
     "arcray.cli.consistency",
+    "arcray.cli.compare",
 )
 
 

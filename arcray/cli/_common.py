@@ -46,7 +46,8 @@ def render_fields(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "exemplar_pool", None):
         from arcray.arc.exemplars import load_pool
 
-        render["exemplar_pool"] = load_pool(args.exemplar_pool)
+        load_pool(args.exemplar_pool)  # one line now when it is missing or not a pool
+        render["exemplar_pool"] = str(args.exemplar_pool.resolve())
     return {"render": render} if render else {}
 
 

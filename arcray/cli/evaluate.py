@@ -20,9 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report fitness statistics and the share of programs that run, and write RUN_DIR/submission.json.",
     )
     parser.add_argument("--model", required=True, metavar="NAME_OR_DIR", help="smollm2-135m, a hub id, or a folder (a merged model)")
-    parser.add_argument("--adapter", type=Path, metavar="DIR", help="a PEFT LoRA adapter on top of --model")
+    parser.add_argument("--adapter", type=Path, metavar="DIR", help="a PEFT LoRA adapter on top of --model, or the "
+                        "`arcray train` run that made it (its prepare run then comes as --data)")
+    parser.add_argument("--data", type=Path, metavar="PREPARE_RUN", help="the `arcray prepare` run the student was trained "
+                        "on: the prompt comes from its manifest, and without --tasks its held-out tasks")
     parser.add_argument("--backend", help=f"generation backend of the student (default {STUDENT_BACKEND})")
-    add_task_selection(parser)
+    add_task_selection(parser, required=False)
     parser.add_argument("--max-generations", type=int, help=with_default("generations per task", EvolutionConfig,
                                                                          "max_generations", STUDENT_EVOLUTION.max_generations))
     parser.add_argument("--population", type=int, help=with_default("candidates per generation", EvolutionConfig,
@@ -44,16 +47,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
+    from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate, trained_adapter
 
     from arcray.llm.registry import student_config
 
-    student = student_config(args.model, args.adapter, backend=args.backend)
+    adapter, data = trained_adapter(args.adapter) if args.adapter else (None, None)
+    student = student_config(args.model, adapter, backend=args.backend)
     given = {k: getattr(args, k) for k in ("max_generations", "population", "max_new_tokens", "temperature", "grammar")
              if getattr(args, k) is not None}
     evolution = {**STUDENT_EVOLUTION.model_dump(), **given}
     fields = {"concurrency": args.concurrency} if args.concurrency is not None else {}
     fields.update(render_fields(args))
+    if args.data or data:
+        fields["data"] = args.data or data
     config = EvaluateConfig.build(student=student, tasks=args.tasks, ids=args.ids, limit=args.limit, max_cells=args.max_cells, evolution=evolution,
                                   num_gpus_per_actor=1.0 if args.gpu else 0.0, out=args.out, **fields)
     summary = run_evaluate(config, progress=not args.json)

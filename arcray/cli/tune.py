@@ -12,7 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "tune", help="search training configs with Ray Tune and Optuna",
         description="Each trial trains a student on Ray Train and evaluates it (ARC fitness, self-consistency); "
-        "Optuna proposes the next. Re-running the same command restores an interrupted search.",
+        "Optuna proposes the next, its study written as the search runs (RUN_DIR/optuna.db, for optuna-dashboard). "
+        "Re-running the same command restores an interrupted search.",
     )
     parser.add_argument("--config", type=Path, required=True, metavar="YAML", help="e.g. experiments/configs/tune_smoke.yaml")
     parser.add_argument("--num-samples", type=int, help="trials in all")
@@ -44,4 +45,5 @@ def run(args: argparse.Namespace) -> int:
     if summary["pareto"]:
         print(f"Pareto set: {len(summary['pareto'])} trial(s)")
     print(f"report: {summary['report']}")
+    print(f"study: optuna-dashboard {summary['optuna_storage']}")
     return 0

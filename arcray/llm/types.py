@@ -35,6 +35,9 @@ ErrorKind = Literal[
 # carries one of its settings (a consistency run's n and temperature, say) use these types.
 SampleCount = Annotated[int, Field(ge=1, le=1024)]
 Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
+# The temperature sampled at when a config does not say: the plan's diagnosis temperature, declared once for
+# consistency runs, the ARC teachers' Programmer and Refiner, tuning's consistency objective and creativity.
+DEFAULT_TEMPERATURE = 0.7
 TopP = Annotated[float, Field(gt=0.0, le=1.0)]
 MaxNewTokens = Annotated[int, Field(ge=1)]
 

@@ -25,9 +25,12 @@ from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError
 from arcray.llm.config import CacheConfig
 from arcray.llm.registry import grammar_backends
-from arcray.pipelines.progress import Progress
+from arcray.runtime.progress import Progress
+from arcray.runtime.resumable import append_each_once
 from arcray.runtime.ray_setup import forwarded_env
 from arcray.runtime.rundir import RunDir
+from arcray.runtime.stage import StageRun
+from arcray.tracking import TrackingConfig
 from arcray.pipelines.teachers import TeacherConfig, build_teacher
 from arcray.validation import RunOut, build_config
 
@@ -60,6 +63,7 @@ class CollectConfig(BaseModel):
     num_cpus_per_actor: float = Field(0.25, gt=0, description="CPUs reserved per actor (API teachers need little)")
     num_gpus_per_actor: float = Field(0.0, ge=0, description="GPUs per actor (local-model teachers on a cluster)")
     out: RunOut = Field(description="run directory: a path (local or NFS) or a storage URI (s3://…, gs://…)")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="where the run's params, metrics and artifacts are logged")
 
     @model_validator(mode="after")
     def _grammar_needs_a_local_model(self) -> "CollectConfig":
@@ -124,12 +128,34 @@ def settled(attempts: list[Attempt], *, retry_failed: bool) -> dict[str, Attempt
     return {task_id: a for task_id, a in latest(attempts).items() if a.failure_kind not in retry}
 
 
-def run_collect(config: CollectConfig, *, progress: bool = True, stage: str = "collect") -> dict[str, Any]:
-    """Collect (or resume collecting) into ``config.out``; returns the summary."""
+# What may change between runs into one collection folder: how it is computed, never what.
+# min_fitness re-selects the exported dataset from the same attempts; ids, limit and max_cells choose which tasks of
+# the same source are attempted (a run may grow), never how one is attempted.
+COLLECT_OPERATIONAL = ("min_fitness", "ids", "limit", "max_cells")
+
+
+def run_collect(config: CollectConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Collect (or resume collecting) into ``config.out``, a ``collect`` run; returns the summary."""
     config.teacher.preflight()
     tasks = load_tasks(config.tasks, ids=config.ids, limit=config.limit, max_cells=config.max_cells)
     check_sandbox(config.sandbox)  # every attempt runs solvers: one line now where they cannot be confined
-    run = RunDir(config.out)
+    with StageRun(config.out, "collect", config=config.model_dump(mode="json"), operational=COLLECT_OPERATIONAL,
+                  seeds={"teacher": config.teacher.model_dump().get("seed")}, tracking=config.tracking) as stage:
+        summary, records = collect_into(stage.run, config, tasks, progress=progress, stage="collect")
+        stage.finish(metrics={k: summary[k] for k in ("requested", "attempted", "solved", "solved_share", "in_dataset",
+                                                      "failed", "estimated_cost_usd")},
+                     outputs=[ATTEMPTS, DATASET, "summary.json"],
+                     exports={"tasks": config.tasks, "min_fitness": config.min_fitness,
+                              "solved_ids": sorted(r.task_id for r in records if r.solved),
+                              "verified_ids": sorted(r.task_id for r in records if r.verified(config.min_fitness))},
+                     artifacts=[stage.run.file("summary.json")])
+    _refuse_if_nothing_was_reached(summary.pop("_attempted_now"))
+    return summary
+
+
+def collect_into(run: RunDir, config: CollectConfig, tasks: list[Task], *, progress: bool, stage: str
+                 ) -> tuple[dict[str, Any], list[Attempt]]:
+    """Attempt every task not yet settled in ``run`` (collect, or a student's evaluation); the summary and the records."""
     run.write_config(config.model_dump(mode="json"))
     done = settled(attempts_from_json(run.resume_records(ATTEMPTS)), retry_failed=config.retry_failed)
     wanted = {t.id for t in tasks}
@@ -143,8 +169,8 @@ def run_collect(config: CollectConfig, *, progress: bool = True, stage: str = "c
     run.write_json(DATASET, [exported(r) for r in dataset])
     run.write_json("summary.json", summary)
     run.sync()
-    _refuse_if_nothing_was_reached([done[t.id] for t in pending if t.id in done])
-    return summary
+    summary["_attempted_now"] = [done[t.id] for t in pending if t.id in done]
+    return summary, records
 
 
 def _refuse_if_nothing_was_reached(attempted: list[Attempt]) -> None:
@@ -174,24 +200,11 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
         num_cpus=config.num_cpus_per_actor,
         num_gpus=config.num_gpus_per_actor or None,
     )
-    solved = sum(a.solved for a in done.values())
-    tokens = sum(a.tokens for a in done.values())
-    with run.appender(ATTEMPTS) as attempts, Progress(stage=stage, run=run.path.name, total=total, done=total - len(pending),
-                                                      enabled=progress, solved=solved, tokens=tokens) as bar:
-        try:
-            for row in dataset.iter_rows():
-                record = Attempt.model_validate_json(row["record"])
-                if record.task_id in done:
-                    continue  # never write a task twice
-                attempts.append(record.to_json())
-                done[record.task_id] = record
-                bar.advance(solved=int(record.solved), tokens=record.tokens)
-                run.sync(force=False)
-        except Exception as error:  # Ray gave up on a task or an actor: what was recorded stays
-            raise ArcrayError(
-                f"{stage} stopped ({type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else 'no detail'}); "
-                f"the {len(done)} task(s) recorded in {run.file(ATTEMPTS)} are kept: re-run the same command to resume"
-            ) from None
+    bar = Progress(stage=stage, run=run.path.name, total=total, done=total - len(pending), unit="task", enabled=progress,
+                   solved=sum(a.solved for a in done.values()), tokens=sum(a.tokens for a in done.values()))
+    append_each_once(dataset.iter_rows(), run=run, records=ATTEMPTS, done=done, progress=bar,
+                     parse=lambda row: Attempt.model_validate_json(row["record"]), key=lambda record: record.task_id,
+                     tally=lambda record: {"solved": int(record.solved), "tokens": record.tokens})
 
 
 def exported(record: Attempt) -> dict[str, Any]:

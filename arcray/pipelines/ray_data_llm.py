@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from arcray.consistency import Judge, Problem, prompt_record
-from arcray.consistency.records import SAMPLES, Sample
+from arcray.consistency.records import Sample
 from arcray.llm.hf import resolve_model
 from arcray.llm.types import Completion, SamplingParams
 from arcray.llm.vllm_engine import VLLMConfig, call_seed, engine_kwargs, sampling_fields
-from arcray.runtime.rundir import RunDir
+from arcray.runtime.resumable import Failed
 
 LIGHT_STAGE_CPUS = 0.1
 
@@ -66,12 +67,12 @@ def _completion(row: dict[str, Any], max_tokens: int) -> Completion:
                       prompt_tokens=int(row.get("num_input_tokens") or 0), completion_tokens=tokens)
 
 
-def sample_on_ray_data_llm(config: Any, pending: list[Problem], sampling_for, run: RunDir, done: dict[str, Sample], *,
-                           total: int, progress: bool, recorded) -> int:
-    """Append each finished prompt's record; return how many prompts failed to generate (not recorded)."""
+def sample_on_ray_data_llm(config: Any, pending: list[Problem], sampling_for, done: dict[str, Sample], *,
+                           append: Callable[..., set[str]], recorded) -> int:
+    """Append each finished prompt's record through ``append`` (:func:`arcray.runtime.resumable.append_each_once`
+    with all but the rows and ``parse`` given); return how many prompts failed to generate (not recorded)."""
     import ray
     from ray.data.llm import build_processor, vLLMEngineProcessorConfig
-    from tqdm import tqdm
 
     from arcray.llm.loading import load_tokenizer
     from arcray.runtime.ray_setup import ensure_ray
@@ -117,26 +118,21 @@ def sample_on_ray_data_llm(config: Any, pending: list[Problem], sampling_for, ru
     gathered: dict[str, dict[int, Completion]] = {}
     failed: set[str] = set()
     judge = Judge(code_timeout_s=config.code_timeout_s)
-    bar = tqdm(total=total, initial=total - len(pending), desc="prompts", unit="prompt", disable=not progress, dynamic_ncols=True)
-    with run.appender(SAMPLES) as samples, bar:
-        for row in processor(ray.data.from_items(rows)).iter_rows():
-            pid = row["id"]
-            error = row.get("__inference_error__")  # failed rows skip the postprocess
-            if error:
-                if pid not in failed:
-                    failed.add(pid)
-                    bar.set_postfix(errors=len(failed), last_error=str(error)[:60], refresh=False)
-                continue
-            params = sampling_for(problems[pid])
-            gathered.setdefault(pid, {})[int(row["sample"])] = _completion(row, params.max_new_tokens)
-            if pid in failed or len(gathered[pid]) < wanted[pid] or pid in done:
-                continue
-            completions = [gathered[pid][i] for i in range(wanted[pid])]
-            if params.greedy:
-                completions = completions * params.n
-            sample = prompt_record(problems[pid], completions, judge, sampling=recorded(params))
-            samples.append(sample.to_json())
-            done[pid] = sample
-            bar.set_postfix(consistency=round(sample.metrics.get("consistency") or 0.0, 2), refresh=False)
-            bar.update(1)
-    return len(failed)
+
+    def parse(row: dict[str, Any]) -> Sample | Failed | None:
+        """A prompt's record once its last sample is in; None while samples are still coming."""
+        pid = row["id"]
+        error = row.get("__inference_error__")  # failed rows skip the postprocess
+        if error:
+            failed.add(pid)
+            return Failed(pid, str(error))
+        params = sampling_for(problems[pid])
+        gathered.setdefault(pid, {})[int(row["sample"])] = _completion(row, params.max_new_tokens)
+        if pid in failed or len(gathered[pid]) < wanted[pid] or pid in done:
+            return None
+        completions = [gathered[pid][i] for i in range(wanted[pid])]
+        if params.greedy:
+            completions = completions * params.n
+        return prompt_record(problems[pid], completions, judge, sampling=recorded(params))
+
+    return len(append(processor(ray.data.from_items(rows)).iter_rows(), parse=parse))

@@ -23,6 +23,7 @@ import os
 import time
 import uuid
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -58,9 +59,14 @@ from arcray.consistency.records import (
 )
 from arcray.llm.config import CacheConfig
 from arcray.llm.registry import AnyBackendConfig
-from arcray.llm.types import MaxNewTokens, SampleCount, SamplingParams, Temperature, TopP
+from arcray.llm.types import DEFAULT_TEMPERATURE, MaxNewTokens, SampleCount, SamplingParams, Temperature, TopP
+from arcray.runtime.progress import Progress
 from arcray.runtime.ray_setup import forwarded_env, use_cpu_threads
+from arcray.runtime.resumable import Failed, append_each_once
+from arcray.runtime.manifest import input_ref
 from arcray.runtime.rundir import RunDir
+from arcray.runtime.stage import StageRun
+from arcray.tracking import TrackingConfig
 from arcray.validation import build_config
 
 
@@ -85,6 +91,7 @@ class _SamplingConfig(BaseModel):
         "actors", description="actors: a Ray Data actor pool, one backend each; ray-data-llm: Ray Data LLM's vLLM "
         "engines (a vllm student only)")
     out: Path = Field(description="run directory")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="where the run's params, metrics and artifacts are logged")
 
     @model_validator(mode="after")
     def _pipeline_fits_student(self) -> _SamplingConfig:
@@ -98,7 +105,7 @@ class ConsistencyConfig(_SamplingConfig):
     """`arcray consistency`: n samples per prompt at one temperature; consistency, ties, accuracy, gates."""
 
     n: SampleCount = Field(10, description="samples per prompt")
-    temperature: Temperature = Field(0.7, description="sampling temperature (the plan's diagnosis: 0.7)")
+    temperature: Temperature = Field(DEFAULT_TEMPERATURE, description="sampling temperature (the plan's diagnosis)")
     failure_threshold: float = Field(0.30, ge=0.0, le=1.0, description="consistency below this marks a failure")
     gates: list[Gate] = Field(default_factory=lambda: list(DEFAULT_GATES), description="decision gates to judge")
 
@@ -124,9 +131,24 @@ class GenerateConfig(_SamplingConfig):
 # ---------------------------------------------------------------- stages
 
 
+SAMPLING_OPERATIONAL = ("batch_size", "pipeline")  # how the prompts are spread over actors, never what is sampled
+
+
 def run_consistency(config: ConsistencyConfig, *, progress: bool = True) -> dict[str, Any]:
-    """Sample (or resume sampling) into ``config.out``; returns the summary."""
+    """Sample (or resume sampling) into ``config.out``, a ``measure`` run; returns the summary."""
     problems = _prepare(config)
+    with StageRun(config.out, "measure", config=config.model_dump(mode="json"), operational=SAMPLING_OPERATIONAL,
+                  inputs=_inputs(config), seeds={"sampling": config.seed}, tracking=config.tracking) as stage:
+        summary = _measure(config, problems, progress=progress)
+        stage.finish(metrics={"prompts": summary["prompts"], "temperature": config.temperature,
+                              **{k: v for k, v in summary["metrics"].items() if isinstance(v, (int, float))},
+                              "gates_passed": sum(bool(g.get("passed")) for g in summary["gates"])},
+                     outputs=[SAMPLES, FAILURES, "summary.json", "report.md"],
+                     artifacts=[stage.run.file("report.md"), stage.run.file("summary.json")])
+    return summary
+
+
+def _measure(config: ConsistencyConfig, problems: list[Problem], *, progress: bool) -> dict[str, Any]:
     sampling = _sampling(config, n=config.n, temperature=config.temperature)
     records, errors, wall_s = _sample_all(config, problems, lambda p: sampling, progress=progress)
     run = RunDir(config.out)
@@ -152,8 +174,24 @@ def run_consistency(config: ConsistencyConfig, *, progress: bool = True) -> dict
 
 
 def run_sc_generate(config: GenerateConfig, *, progress: bool = True) -> dict[str, Any]:
-    """Generate (or resume generating) training responses into ``config.out``; returns the summary."""
+    """Generate (or resume generating) training responses into ``config.out``, a ``generate`` run; returns the summary."""
     problems = _prepare(config)
+    with StageRun(config.out, "generate", config=config.model_dump(mode="json"), operational=SAMPLING_OPERATIONAL,
+                  inputs=_inputs(config), seeds={"sampling": config.seed}, tracking=config.tracking) as stage:
+        summary = _generate(config, problems, progress=progress)
+        stage.finish(metrics={k: summary[k] for k in ("prompts", "records", "completion_tokens") if k in summary},
+                     outputs=[SAMPLES, SC_DATA, "summary.json"], exports={"records": SC_DATA},
+                     artifacts=[stage.run.file("summary.json")])
+    return summary
+
+
+def _inputs(config: _SamplingConfig) -> list[Any]:
+    """The local files a sampling stage reads (a JSONL dataset, say), each by its hash."""
+    source = getattr(config.dataset, "path", None)
+    return [input_ref(Path(source))] if source and Path(source).is_file() else []
+
+
+def _generate(config: GenerateConfig, problems: list[Problem], *, progress: bool) -> dict[str, Any]:
     by_category = {c: _sampling(config, n=config.samples_per_prompt, temperature=config.temperatures[c].generate)
                    for c in {p.category for p in problems}}
     records, errors, wall_s = _sample_all(config, problems, lambda p: by_category[p.category], progress=progress)
@@ -294,13 +332,20 @@ def _sample_all(config: _SamplingConfig, problems: list[Problem], sampling_for, 
     run.write_config(config.model_dump(mode="json"))
     pending = [p for p in problems if p.id not in done]
     started, errors = time.perf_counter(), 0
-    if pending and config.pipeline == "ray-data-llm":
-        from arcray.pipelines.ray_data_llm import sample_on_ray_data_llm
+    if pending:
+        bar = Progress(stage="sc-generate" if isinstance(config, GenerateConfig) else "consistency", run=run.path.name,
+                       total=len(problems), done=len(problems) - len(pending), unit="prompt", enabled=progress,
+                       tokens=_tokens(done.values()))
+        # both pipelines append the same records the same way: they only bring the rows and how to read one
+        append = partial(append_each_once, run=run, records=SAMPLES, done=done, progress=bar, key=lambda s: s.id,
+                         tally=lambda s: {"tokens": s.completion_tokens},
+                         latest=lambda s: {"consistency": round(s.metrics.get("consistency") or 0.0, 2)})
+        if config.pipeline == "ray-data-llm":
+            from arcray.pipelines.ray_data_llm import sample_on_ray_data_llm
 
-        errors = sample_on_ray_data_llm(config, pending, sampling_for, run, done, total=len(problems), progress=progress,
-                                        recorded=_recorded)
-    elif pending:
-        errors = _sample_on_ray(config, pending, sampling_for, run, done, total=len(problems), progress=progress)
+            errors = sample_on_ray_data_llm(config, pending, sampling_for, done, append=append, recorded=_recorded)
+        else:
+            errors = _sample_on_ray(config, pending, sampling_for, append=append)
     return [done[p.id] for p in problems if p.id in done], errors, time.perf_counter() - started
 
 
@@ -346,11 +391,9 @@ def _batch_seed(seed: int | None, members: list[Problem]) -> int | None:
     return int.from_bytes(digest[:4], "big")
 
 
-def _sample_on_ray(config: _SamplingConfig, pending: list[Problem], sampling_for, run: RunDir, done: dict,
-                   *, total: int, progress: bool) -> int:
+def _sample_on_ray(config: _SamplingConfig, pending: list[Problem], sampling_for, *, append) -> int:
     """Append each finished prompt's record; return how many prompts failed to generate (not recorded)."""
     import ray
-    from tqdm import tqdm
 
     from arcray.runtime.ray_setup import ensure_ray
 
@@ -370,21 +413,11 @@ def _sample_on_ray(config: _SamplingConfig, pending: list[Problem], sampling_for
         num_cpus=config.num_cpus_per_actor,
         num_gpus=gpus or None,
     )
-    errors = 0
-    bar = tqdm(total=total, initial=total - len(pending), desc="prompts", unit="prompt", disable=not progress,
-               dynamic_ncols=True)
-    with run.appender(SAMPLES) as samples, bar:
-        for row in dataset.iter_rows():
-            record = json.loads(row["record"])
-            if record.get("error"):  # not a sample: the batch failed to generate this time
-                errors += 1
-                bar.set_postfix(errors=errors, last_error=record["error"][:60], refresh=False)
-                continue
-            sample = Sample.model_validate(record)
-            if sample.id in done:
-                continue  # never write a prompt twice
-            samples.append(sample.to_json())
-            done[sample.id] = sample
-            bar.set_postfix(consistency=round(sample.metrics.get("consistency") or 0.0, 2), refresh=False)
-            bar.update(1)
-    return errors
+    return len(append(dataset.iter_rows(), parse=_sample_or_failure))
+
+
+def _sample_or_failure(row: dict[str, Any]) -> Sample | Failed:
+    record = json.loads(row["record"])
+    if record.get("error"):  # not a sample: the batch failed to generate this time
+        return Failed(record["id"], record["error"])
+    return Sample.model_validate(record)

@@ -91,6 +91,8 @@ class SearchCollectionTeacher:
 
     A found program's emitted solver is scored through the sandbox like any teacher's:
     fitness = train_correct + 10 × test_correct (test outputs are read only for scoring).
+    The search's budget is a count, so the record is the same on a busy machine; a search the
+    wall-clock safety cap stopped says so in ``warnings``.
     """
 
     def __init__(self, config: SearchConfig, sandbox: SandboxConfig) -> None:
@@ -104,6 +106,8 @@ class SearchCollectionTeacher:
         from arcray.solver.emit import emit_solver
 
         found = self.teacher.solve(task)
+        warnings = [f"search: budget_hit wall: {found.reason}; this result depends on the machine's load "
+                    f"(raise max_seconds)"] if found.budget_hit == "wall" else []
         result = evaluate_solver(found.solver_code, task, self.sandbox) if found.found else None
         others = [("search-alternative", p) for p in found.alternatives] + [("search-explored", p) for p in found.explored]
         extra = []
@@ -114,7 +118,7 @@ class SearchCollectionTeacher:
             return Attempt(task_id=task.id, train_total=len(task.train), analyst_spec=found.spec,
                            test_total=sum(e.output is not None for e in task.test),
                            generations=[extra] if extra else [],
-                           usage=Usage().to_dict(FREE), warnings=[f"search: {found.reason}"],
+                           usage=Usage().to_dict(FREE), warnings=[f"search: {found.reason}", *warnings],
                            wall_s=round(found.elapsed_s, 3))
         candidate = self._candidate("search", found.solver_code, found.program or (), result)
         return Attempt(
@@ -122,7 +126,7 @@ class SearchCollectionTeacher:
             test_correct=result.test_correct, test_total=result.test_total, analyst_spec=found.spec,
             solver_code=found.solver_code or None, test_outputs=result.test_outputs(),
             runnable_share=1.0 if result.runnable_share == 1.0 else 0.0, generations=[[candidate, *extra]],
-            usage=Usage().to_dict(FREE), wall_s=round(found.elapsed_s, 3),
+            usage=Usage().to_dict(FREE), warnings=warnings, wall_s=round(found.elapsed_s, 3),
         )
 
     @staticmethod

@@ -1,7 +1,7 @@
 """An offline program-search teacher: verified `solve(grid)` programs found by search over a grid DSL.
 
     from arcray.search import SearchConfig, SearchTeacher
-    result = SearchTeacher(SearchConfig(max_depth=3, time_budget_s=2.0)).solve(task)
+    result = SearchTeacher(SearchConfig(max_depth=3, max_expansions=10_000)).solve(task)
     if result.found:
         print(result.spec); print(result.solver_code)
 """

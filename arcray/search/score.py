@@ -81,6 +81,8 @@ def summary(name: str, scores: list[TaskScore], wall_s: float) -> dict[str, obje
         "test_solved_share": round(sum(score.solved for score in scores) / max(len(scores), 1), 4),
         "mean_s_per_task": round(sum(seconds) / max(len(seconds), 1), 3),
         "max_s_per_task": round(max(seconds, default=0.0), 3),
+        "mean_expansions": round(sum(score.result.expansions for score in scores) / max(len(scores), 1), 1),
+        "wall_cap_hit": sum(score.result.budget_hit == "wall" for score in scores),
         "wall_s": round(wall_s, 1),
     }
 
@@ -89,17 +91,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default="arc1/train", help="task set: arc1/train or arc1/eval")
     parser.add_argument("--max-depth", type=int, default=SearchConfig().max_depth)
-    parser.add_argument("--time-budget-s", type=float, default=SearchConfig().time_budget_s)
+    parser.add_argument("--max-expansions", type=int, default=SearchConfig().max_expansions,
+                        help="candidate programs evaluated per task")
+    parser.add_argument("--max-seconds", type=float, default=SearchConfig().max_seconds, help="wall-clock safety cap per task")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--limit", type=int, default=None, help="score only the first N tasks")
-    parser.add_argument("--budget-clock", choices=("wall", "cpu"), default="wall", help="count the budget in wall or CPU seconds")
     parser.add_argument("--no-sandbox", action="store_true", help="skip the sandbox check (in-process check only)")
     parser.add_argument("--out", default=None, help="write one JSON record per task here")
     args = parser.parse_args(argv)
     config = SearchConfig(
         max_depth=args.max_depth,
-        time_budget_s=args.time_budget_s,
-        budget_clock=args.budget_clock,
+        max_expansions=args.max_expansions,
+        max_seconds=args.max_seconds,
         sandbox=not args.no_sandbox,
     )
     scores, wall_s = score_set(args.set, config, workers=args.workers, limit=args.limit)

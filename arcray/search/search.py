@@ -5,8 +5,13 @@ A state is the tuple of intermediate grids, one per train input followed by one 
 States reached twice are expanded once. Parameters are inferred from the train pairs; the last
 level is pruned by output shape; any state one colour map away from the outputs closes the search.
 
+The budget is counted, not timed: ``max_expansions`` candidate programs (one step applied to one
+state) are evaluated at most, in a fixed order, so the same task and settings give the same
+programs on a quiet machine and a busy one. ``max_seconds`` is only a wall-clock safety cap; a
+search it stops says so (``budget_hit == "wall"``), because its result then depends on the clock.
+
 Asked for more than one program, the search goes on through the level of its first find (for at
-most a quarter of its budget) for other programs that fit; asked for explored ones, it keeps a
+most a quarter of its expansions) for other programs that fit; asked for explored ones, it keeps a
 few programs that ran on every input without fitting, for hindsight relabelling.
 """
 
@@ -14,7 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 
@@ -27,18 +32,22 @@ MAX_SIDE = 30
 NOT_APPLICABLE = (ValueError, IndexError, KeyError, ZeroDivisionError)
 
 State = tuple[np.ndarray, ...]
+BudgetHit = Literal["expansions", "wall"]
 
 
 @dataclass(frozen=True)
 class SearchOutcome:
     """The programs found (shortest first; the first is ``program``), why the search stopped, what it
-    cost, and programs that ran on every input without fitting (``explored``)."""
+    cost, which budget stopped it early (None: it ended on its own), and programs that ran on every
+    input without fitting (``explored``)."""
 
     programs: tuple[Program, ...]
     reason: str
     primitive_calls: int
     elapsed_s: float
     explored: tuple[Program, ...] = ()
+    expansions: int = 0
+    budget_hit: BudgetHit | None = None
 
     @property
     def program(self) -> Program | None:
@@ -46,7 +55,7 @@ class SearchOutcome:
 
 
 class _Budget(Exception):
-    """Raised inside the search when the time budget runs out."""
+    """Raised inside the search when a budget runs out; its argument says which."""
 
 
 def search(
@@ -55,7 +64,8 @@ def search(
     *,
     test_inputs: Sequence[np.ndarray] = (),
     max_depth: int = 3,
-    time_budget_s: float = 2.0,
+    max_expansions: int = 10_000,
+    max_seconds: float | None = None,
     primitives: Sequence[Primitive] | None = None,
     clock: Callable[[], float] = time.perf_counter,
     max_programs: int = 1,
@@ -64,8 +74,9 @@ def search(
     """Return the shortest program (up to `max_depth` steps plus a final colour map) that fits every train pair,
     and up to ``max_programs - 1`` other fitting ones; plus up to ``explored`` programs that ran but did not fit.
 
-    The budget runs on `clock`: wall time by default, or e.g. `time.process_time` for figures
-    that do not depend on what else the machine is running.
+    At most ``max_expansions`` candidates are evaluated (after the first find, at most a quarter
+    as many more). ``max_seconds`` on ``clock`` is a safety cap only: when it stops the search,
+    ``budget_hit`` is ``"wall"`` and the outcome depends on the machine's load.
     """
     started = clock()
     run = _Search(
@@ -73,17 +84,25 @@ def search(
         [np.asarray(grid) for grid in train_outputs],
         [np.asarray(grid) for grid in test_inputs],
         [p for p in (primitives or PRIMITIVES.values()) if p.expand],
-        started + time_budget_s,
+        max_expansions,
+        None if max_seconds is None else started + max_seconds,
         clock,
         max_programs=max_programs,
         keep_explored=explored,
-        extra_s=time_budget_s / 4,
     )
+    hit: BudgetHit | None = None
     try:
         reason = run.breadth_first(max_depth)
-    except _Budget:
-        reason = "found" if run.found else f"the time budget of {time_budget_s:g} s ran out"
-    return SearchOutcome(tuple(run.found), reason, run.calls, clock() - started, run.pick_explored())
+    except _Budget as budget:
+        hit = budget.args[0]
+        if run.found:
+            reason = "found"
+        elif hit == "wall":
+            reason = f"the wall-clock safety cap of {max_seconds:g} s was hit after {run.expansions} expansions"
+        else:
+            reason = f"the budget of {max_expansions} expansions ran out"
+    return SearchOutcome(tuple(run.found), reason, run.calls, clock() - started, run.pick_explored(),
+                         expansions=run.expansions, budget_hit=hit)
 
 
 class _Search:
@@ -93,22 +112,24 @@ class _Search:
         outputs: list[np.ndarray],
         tests: list[np.ndarray],
         primitives: list[Primitive],
-        deadline: float,
+        max_expansions: int,
+        deadline: float | None,
         clock: Callable[[], float],
         *,
         max_programs: int = 1,
         keep_explored: int = 0,
-        extra_s: float = 0.0,
     ) -> None:
         self.outputs = outputs
         self.n_train = len(inputs)
         self.start: State = tuple(inputs + tests)
         self.primitives = primitives
+        self.expansion_limit, self.extra = max_expansions, max_expansions // 4
         self.deadline = deadline
         self.clock = clock
         self.calls = 0
+        self.expansions = 0
         self.cache: dict[tuple, np.ndarray | None] = {}
-        self.max_programs, self.keep_explored, self.extra_s = max_programs, keep_explored, extra_s
+        self.max_programs, self.keep_explored = max_programs, keep_explored
         self.found: list[Program] = []
         self.explored: dict[str, tuple[float, Program]] = {}  # the closest to the outputs, by primitive, for variety
 
@@ -150,8 +171,8 @@ class _Search:
 
     def note_found(self, program: Program) -> bool:
         """Keep a fitting program; True when the search should stop."""
-        if not self.found:
-            self.deadline = min(self.deadline, self.clock() + self.extra_s)  # the rest of the level, briefly
+        if not self.found:  # the rest of the level, briefly
+            self.expansion_limit = min(self.expansion_limit, self.expansions + self.extra)
         self.found.append(program)
         return len(self.found) >= self.max_programs
 
@@ -170,11 +191,14 @@ class _Search:
         return tuple(program for _, program in ranked[: self.keep_explored])
 
     def apply(self, step: Step, state: State) -> State | None:
+        if self.expansions >= self.expansion_limit:
+            raise _Budget("expansions")
+        self.expansions += 1
         function = PRIMITIVES[step.name].function
         grids = []
         for grid in state:
-            if self.clock() > self.deadline:
-                raise _Budget
+            if self.deadline is not None and self.clock() > self.deadline:
+                raise _Budget("wall")
             key = (step.name, repr(step.params), grid.shape, grid.tobytes())
             if key not in self.cache:
                 self.calls += 1

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from arcray.errors import ConfigError
+from arcray.tracking import TrackingConfig
 from arcray.validation import absolute_if_folder, explain_validation
 
 DATASET_DIR = "dataset"  # what `arcray prepare` writes inside DATA_DIR
@@ -62,6 +63,8 @@ class TrainConfig(BaseModel):
     max_failures: int = Field(2, ge=-1, description="worker failures to recover from (from the last checkpoint); -1 without end")
     storage_path: str | None = Field(None, description="where Ray Train keeps results and checkpoints (a folder or a bucket URI); default RUN_DIR/ray")
     merge: bool = Field(True, description="also write merged/: the adapter merged into a full-precision base")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="where the per-step losses, params, "
+                                     "metrics and the adapter are tracked besides RUN_DIR (MLflow, W&B or none)")
 
     @field_validator("model")
     @classmethod
@@ -78,8 +81,13 @@ class TrainConfig(BaseModel):
     @model_validator(mode="after")
     def _check(self, info: ValidationInfo) -> TrainConfig:
         data_later = bool((info.context or {}).get("data_later"))  # an experiment checks its config before it prepares
-        if not data_later and not (self.data / DATASET_DIR).is_dir():
-            raise ValueError(f"{str(self.data)!r} has no {DATASET_DIR}/; pass the --out of `arcray prepare` as --data")
+        if not data_later:
+            from arcray.runtime.manifest import MANIFEST, read_artifact
+
+            if (self.data / MANIFEST).is_file():  # a run of another stage: the one line that says what it is
+                read_artifact(self.data, need=("prepare",), role="--data")
+            if not (self.data / DATASET_DIR).is_dir():
+                raise ValueError(f"{str(self.data)!r} has no {DATASET_DIR}/; pass the --out of `arcray prepare` as --data")
         if self.out.resolve() == self.data.resolve():
             raise ValueError("the run directory is the data directory; pass another --out")
         return self

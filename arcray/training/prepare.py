@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from arcray.arc.attempt import ATTEMPTS, MIN_FITNESS, Attempt, attempts_from_json, latest
+from arcray.arc.attempt import ATTEMPTS, Attempt, attempts_from_json, latest
 from arcray.arc.exemplars import POOL_FILE, Exemplar, exemplar, in_language, program_steps, save_pool
 from arcray.arc.render import RenderConfig
 from arcray.arc.sandbox import SandboxConfig
@@ -32,8 +32,11 @@ from arcray.arc.tasks import Task, load_tasks
 from arcray.civilization import prompts
 from arcray.augment import Derived, AugmentConfig, derive
 from arcray.errors import ArcrayError, ConfigError
+from arcray.tracking import TrackingConfig
 from arcray.jsonl import iter_jsonl
+from arcray.runtime.manifest import Manifest, input_ref, read_artifact
 from arcray.runtime.rundir import RunDir
+from arcray.runtime.stage import StageRun
 
 DATASET_DIR = "dataset"
 
@@ -57,6 +60,7 @@ class PrepareConfig(BaseModel):
                                            "training budget")
     solved_share: float = Field(0.5, ge=0.0, le=1.0, description="with max_train_examples: the share kept for the teacher's "
                                 "own solutions, the program distribution the held-out tasks come from")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="where the run's params, metrics and artifacts are logged")
 
 
 def assistant_answer(spec: str, code: str) -> str:
@@ -74,22 +78,25 @@ class Collection:
     threshold: float
     training: list[tuple[Task, Attempt]]
     validation: list[tuple[Task, Attempt]]
+    tasks: str = ""
+    manifest: Manifest | None = None
 
 
 def load_collection(run_path: Path, config: PrepareConfig) -> Collection:
+    """A collection run, read through its manifest: the task source and the dataset's fitness threshold
+    come from there (typed), never from a restated flag; ``config.min_fitness`` overrides the threshold."""
+    manifest = read_artifact(run_path, need=("collect",), role="prepare source")
     run = RunDir(run_path)
-    config_path = run.file("config.json")
-    if not config_path.exists():
-        raise ArcrayError(f"{run_path} is not a collection run (no config.json); pass the --out of `arcray collect`")
-    collected = json.loads(config_path.read_text())
-    threshold = collected.get("min_fitness", MIN_FITNESS) if config.min_fitness is None else config.min_fitness
+    collected = manifest.exports
+    threshold = float(collected["min_fitness"]) if config.min_fitness is None else config.min_fitness
     attempts = [a for a in latest(attempts_from_json(run.read_records(ATTEMPTS), where=str(run.file(ATTEMPTS)))).values()
                 if a.failure_kind is None]
     tasks = {t.id: t for t in load_tasks(collected["tasks"], ids=[a.task_id for a in attempts])} if attempts else {}
     sides: dict[bool, list[tuple[Task, Attempt]]] = {True: [], False: []}
-    for attempt in attempts:
+    for attempt in sorted(attempts, key=lambda a: a.task_id):  # not arrival order: seeded augmentation follows it
         sides[in_validation(f"arc/{attempt.task_id}", config.val_fraction, config.seed)].append((tasks[attempt.task_id], attempt))
-    return Collection(path=run_path, threshold=threshold, training=sides[False], validation=sides[True])
+    return Collection(path=run_path, threshold=threshold, training=sides[False], validation=sides[True],
+                      tasks=collected["tasks"], manifest=manifest)
 
 
 def exemplar_pool(collections: Iterable[Collection]) -> tuple[Exemplar, ...]:
@@ -171,21 +178,46 @@ def in_validation(group: str, fraction: float, seed: int) -> bool:
 
 
 def run_prepare(config: PrepareConfig) -> dict[str, Any]:
+    """Build the dataset into ``config.out``, a ``prepare`` run whose manifest exports what evaluation
+    and tuning read instead of restating it: the prompt's render settings (the exemplar pool by its
+    path), the held-out task ids and their source, the fitness threshold."""
+    collections = {source: load_collection(source, config) for source in config.sources if source.is_dir()}
+    for source in config.sources:
+        if not source.is_dir() and not source.is_file():
+            raise ConfigError(f"--from {source}: no such run directory or JSONL file")
+    inputs = [input_ref(source, collections[source].manifest if source in collections else None) for source in config.sources]
+    with StageRun(config.out, "prepare", config=config.model_dump(mode="json"), inputs=inputs,
+                  seeds={"split": config.seed}, tracking=config.tracking) as stage:
+        stats, render, held_out = _prepare(config, collections)
+        tasks = sorted({c.tasks for c in collections.values()})
+        stage.finish(
+            metrics={k: stats[k] for k in ("examples", "train", "validation", "train_tokens", "exemplar_pool")},
+            outputs=[DATASET_DIR, "train.jsonl", "validation.jsonl", POOL_FILE, "stats.json"],
+            exports={"render": render.model_dump(mode="json"), "held_out_ids": held_out,
+                     "tasks": tasks[0] if len(tasks) == 1 else None,
+                     "min_fitness": min((c.threshold for c in collections.values()), default=None),
+                     "val_fraction": config.val_fraction, "seed": config.seed},
+            artifacts=[config.out / "stats.json"])
+    return stats
+
+
+def _prepare(config: PrepareConfig, collections: dict[Path, Collection]) -> tuple[dict[str, Any], RenderConfig, list[str]]:
     examples: list[dict[str, Any]] = []
     rejected: dict[str, int] = {}
-    collections = {source: load_collection(source, config) for source in config.sources if source.is_dir()}
     pool = exemplar_pool(collections.values())
-    arc_config = config.model_copy(update={"render": config.render.model_copy(update={"exemplar_pool": pool})})
+    render = config.render
+    if collections:  # what evaluation's prompts list exemplars from (render.exemplars), whether or not these do
+        save_pool(pool, config.out / POOL_FILE)
+        render = render.model_copy(update={"exemplar_pool": str((config.out / POOL_FILE).resolve())})
+    arc_config = config.model_copy(update={"render": render})
     for source in config.sources:
         if source.is_dir():
             made, refused = arc_examples(collections[source], arc_config)
             examples.extend(made)
             for reason, count in refused.items():
                 rejected[reason] = rejected.get(reason, 0) + count
-        elif source.is_file():
-            examples.extend(sc_examples(source))
         else:
-            raise ConfigError(f"--from {source}: no such run directory or JSONL file")
+            examples.extend(sc_examples(source))
     if not examples:
         raise ArcrayError("no examples: the sources hold no solver at or above the fitness threshold and no self-consistency records")
     lengths: list[int] | None = None
@@ -210,9 +242,9 @@ def run_prepare(config: PrepareConfig) -> dict[str, Any]:
     if config.max_train_examples is not None and len(split["train"]) > config.max_train_examples:
         split["train"], capped = _capped(split["train"], config.max_train_examples, config.seed, config.solved_share)
     _save(config.out, split)
-    if collections:  # what evaluation's prompts list exemplars from (render.exemplars), whether or not these do
-        save_pool(pool, config.out / POOL_FILE)
     kept = split["train"] + split["validation"]
+    # Teacher-solved tasks the split kept out of training: reachable, yet unseen by the student.
+    held_out = sorted({e["group"].removeprefix("arc/") for e in split["validation"] if e["kind"] in ("arc", "arc/solved")})
     stats = {
         "examples": len(kept),
         "train": len(split["train"]),
@@ -225,10 +257,11 @@ def run_prepare(config: PrepareConfig) -> dict[str, Any]:
         "tokens": _length_stats([e["tokens"] for e in kept if e.get("tokens") is not None] or None),
         "train_tokens": sum(e.get("tokens") or 0 for e in split["train"]),
         "exemplar_pool": len(pool),
+        "held_out": len(held_out),
         "config": config.model_dump(mode="json"),
     }
     RunDir(config.out).write_json("stats.json", stats)
-    return stats
+    return stats, render, held_out
 
 
 def _capped(train: list[dict[str, Any]], limit: int, seed: int, share: float = 0.5) -> tuple[list[dict[str, Any]], int]:

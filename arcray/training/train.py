@@ -23,14 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from arcray.errors import ArcrayError, ConfigError, did_you_mean
+from arcray.runtime.manifest import input_ref, read_artifact
 from arcray.runtime.rundir import RunDir, keyed
+from arcray.runtime.stage import StageRun
 from arcray.training.config import TrainConfig
 from arcray.training.data import TrainingData, load_training_data
 
 RAY_RUN_NAME = "train"  # fixed: a re-run finds its checkpoints
 METRICS = "metrics.jsonl"  # one line per epoch, appended as Ray receives it
 ADAPTER_DIR, MERGED_DIR = "adapter", "merged"
-RESUME_KEYS = ("model", "lora_r", "target_modules")  # a checkpoint fits only the same adapter shapes
+RESUME_KEYS = ("model", "lora_r", "target_modules")
+# How the run is spread over the cluster and where Ray keeps it: never what it learns.
+TRAIN_OPERATIONAL = ("workers", "gpu", "cpus_per_worker", "max_failures", "storage_path")  # a checkpoint fits only the same adapter shapes
 # A CPU training step frees and re-allocates gigabytes of activations; by default glibc gives large
 # freed blocks back to the kernel and page-faults them in again on the next step. Keeping them
 # (no trim, a 1 GiB top pad, mmap only above 32 MiB) is worth +17% tokens/s on the main job's ARC
@@ -49,22 +53,38 @@ def run_training(config: TrainConfig, *, callbacks: list[Any] = (), ray_callback
     travel by pickle, so they must not hold live resources). ``ray_callbacks`` are Ray Train
     ``UserCallback`` objects for the run (Tune's ``TuneReportCallback``, say).
     """
+    prepared = read_artifact(config.data, need=("prepare",), role="--data")
     data = load_training_data(config.data)
     if config.eval_examples is not None:
         data.validation = data.validation[: config.eval_examples]
     model_path = preflight(config)
     check_lengths(data, model_path, config.max_length)
-    run = RunDir(config.out)
-    _check_resumable(run, config)
-    config = _resolve_cpus(config)
-    run.write_config(config.model_dump(mode="json"))  # the resolved config
-    if not data.has_validation:
-        print("arcray train: the dataset has no validation examples; eval loss is skipped and the last checkpoint is kept")
-    started = time.monotonic()
-    result = _fit(config, data, run, list(callbacks), list(ray_callbacks))
-    summary = _export(config, data, run, result, model_path)
-    summary["wall_s"] = round(time.monotonic() - started, 1)
-    run.write_json("summary.json", summary)
+    with StageRun(config.out, "train", config=config.model_dump(mode="json"), operational=TRAIN_OPERATIONAL,
+                  inputs=[input_ref(config.data, prepared)], seeds={"train": config.seed}, tracking=config.tracking) as stage:
+        run = stage.run
+        _check_resumable(run, config)
+        config = _resolve_cpus(config)
+        run.write_config(config.model_dump(mode="json"))  # the resolved config
+        if not data.has_validation:
+            print("arcray train: the dataset has no validation examples; eval loss is skipped and the last checkpoint is kept")
+        started = time.monotonic()
+        result = _fit(config, data, run, list(callbacks), list(ray_callbacks))
+        summary = _export(config, data, run, result, model_path)
+        summary["wall_s"] = round(time.monotonic() - started, 1)
+        run.write_json("summary.json", summary)
+        history = json.loads(run.file("history.json").read_text())
+        steps = {key: [(int(s["step"]), float(s[key])) for s in history["steps"] if s.get(key) is not None]
+                 for key in ("loss", "learning_rate", "grad_norm")}
+        steps["eval_loss"] = [(int(e["step"]), float(e["eval_loss"])) for e in history["epochs"] if e.get("eval_loss") is not None]
+        stage.finish(
+            metrics={"train_loss": summary["final"].get("train_loss"), "eval_loss": summary["best"].get("eval_loss"),
+                     "steps": summary["steps"], "train_examples": summary["data"].get("train_examples"),
+                     "seconds_per_step": summary["final"].get("seconds_per_step")},
+            outputs=[ADAPTER_DIR, "summary.json", "history.json"],
+            exports={"adapter": str(Path(summary["adapter"]).resolve()), "model": config.model,
+                     "merged": summary["merged"], "data": str(config.data)},
+            artifacts=[run.file("summary.json"), run.file("history.json"), run.file(ADAPTER_DIR)],
+            step_metrics={k: v for k, v in steps.items() if v})
     return summary
 
 
@@ -165,6 +185,10 @@ def _resolve_cpus(config: TrainConfig) -> TrainConfig:
 
 
 def _fit(config: TrainConfig, data: TrainingData, run: RunDir, callbacks: list[Any], ray_callbacks: list[Any]) -> Any:
+    from arcray.tracking import trainer_report_to
+
+    # TRL's report_to: the per-step loss and eval loss land in the MLflow run the stage's manifest completes
+    report_to, tracking_env = trainer_report_to(config.tracking, run.path)
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig, TrainingFailedError
     from ray.train.torch import TorchTrainer
 
@@ -177,7 +201,8 @@ def _fit(config: TrainConfig, data: TrainingData, run: RunDir, callbacks: list[A
     _check_resources(config)
     trainer = TorchTrainer(
         partial(train_loop_per_worker, env=SecretEnv()),  # the key by reference, not in train_loop_config
-        train_loop_config={"config": config, "train": data.train, "validation": data.validation, "callbacks": callbacks},
+        train_loop_config={"config": config, "train": data.train, "validation": data.validation, "callbacks": callbacks,
+                           "report_to": report_to, "tracking_env": tracking_env},
         scaling_config=ScalingConfig(
             num_workers=config.workers, use_gpu=config.gpu, resources_per_worker={"CPU": config.cpus_per_worker},
         ),

@@ -55,8 +55,10 @@ def lora_config(config: TrainConfig, num_layers: int | None = None) -> Any:
     )
 
 
-def sft_args(config: TrainConfig, output_dir: str, *, on_gpu: bool, evaluate: bool) -> Any:
-    """TRL's SFTConfig: prompt–completion loss, dynamic padding, an eval and a save per epoch."""
+def sft_args(config: TrainConfig, output_dir: str, *, on_gpu: bool, evaluate: bool,
+             report_to: list[str] | str = "none") -> Any:
+    """TRL's SFTConfig: prompt–completion loss, dynamic padding, an eval and a save per epoch;
+    ``report_to`` from :func:`arcray.tracking.trainer_report_to` (per-step losses to MLflow or W&B)."""
     from trl import SFTConfig
 
     bf16 = config.bf16 if config.bf16 is not None else on_gpu and _bf16_supported()
@@ -92,7 +94,7 @@ def sft_args(config: TrainConfig, output_dir: str, *, on_gpu: bool, evaluate: bo
         prediction_loss_only=True,
         logging_strategy="steps",
         logging_steps=LOG_EVERY_STEPS,
-        report_to="none",
+        report_to=report_to,
         disable_tqdm=True,
         dataloader_num_workers=0,
     )
@@ -107,6 +109,7 @@ def build_trainer(
     output_dir: str,
     device: Any,
     callbacks: list[Any] = (),
+    report_to: list[str] | str = "none",
 ) -> Any:
     """An SFTTrainer for ``config`` on ``device`` (the same one with or without Ray)."""
     import datasets
@@ -121,7 +124,7 @@ def build_trainer(
     model = load_base(model_path, load_in_4bit=config.load_in_4bit, device=device, dtype=dtype)
     trainer = SFTTrainer(
         model=model,
-        args=sft_args(config, output_dir, on_gpu=on_gpu, evaluate=bool(validation)),
+        args=sft_args(config, output_dir, on_gpu=on_gpu, evaluate=bool(validation), report_to=report_to),
         train_dataset=Dataset.from_list(train),
         eval_dataset=Dataset.from_list(validation) if validation else None,
         processing_class=tokenizer,
@@ -212,13 +215,15 @@ def epoch_metrics(log_history: list[dict[str, Any]], after_step: int) -> dict[st
 
 
 def train_loop_per_worker(loop: dict[str, Any], env=None) -> None:
-    """The Ray Train entry point: ``loop`` holds the config, the rows and extra callbacks; ``env``
+    """The Ray Train entry point: ``loop`` holds the config, the rows, extra callbacks and the
+    tracking (``report_to`` and ``tracking_env``: :func:`arcray.tracking.trainer_report_to`); ``env``
     the driver's :class:`~arcray.runtime.ray_setup.SecretEnv`."""
     import ray.train
     import ray.train.torch
 
     from arcray.llm.hf import resolve_model
     from arcray.runtime.ray_setup import use_cpu_threads
+    from arcray.tracking import worker_report_to
 
     if env is not None:
         env.apply()
@@ -234,6 +239,7 @@ def train_loop_per_worker(loop: dict[str, Any], env=None) -> None:
     trainer = build_trainer(
         config, train, validation, model_path=resolve_model(config.model), output_dir=output_dir, device=device,
         callbacks=list(loop.get("callbacks", ())),
+        report_to=worker_report_to(loop.get("report_to", "none"), loop.get("tracking_env", {})),
     )
     extra = data_stats(trainer, train, validation, config.max_length)
     resume = None

@@ -54,8 +54,9 @@ def test_a_training_prompt_lists_its_own_answer_once_among_the_others():
     assert shown(POOL, task, 0, own=own) == []
 
 
-def test_the_prompt_ends_with_the_listed_programs_as_the_solver_writes_them():
-    render = RenderConfig(prompt="compact", test_inputs=False, exemplars=2, exemplar_pool=POOL)
+def test_the_prompt_ends_with_the_listed_programs_as_the_solver_writes_them(tmp_path):
+    save_pool(POOL, tmp_path / "exemplars.json")  # the config names the file; the pool never travels inside it
+    render = RenderConfig(prompt="compact", test_inputs=False, exemplars=2, exemplar_pool=str(tmp_path / "exemplars.json"))
     text = prompts.programmer_prompt(TASKS["67a3c6ac"], "", render)[-1]["content"]
     assert text.endswith(f"{HEADING}\n    grid = rotate_180(grid)\n\n    grid = flip_ud(grid)")
     plain = prompts.programmer_prompt(TASKS["67a3c6ac"], "", render.model_copy(update={"exemplars": 0}))[-1]["content"]

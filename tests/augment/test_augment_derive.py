@@ -21,7 +21,7 @@ NOTHING = dict(symmetries=0, colour_permutations=0, alternatives=False, hindsigh
 @pytest.fixture(scope="module")
 def collected():
     """The search teacher's attempts (with explored programs) on a few real tasks, as collection writes them."""
-    teacher = SearchCollectionTeacher(SearchTeacherConfig(time_budget_s=1.0, alternatives=2, explored=3), SandboxConfig())
+    teacher = SearchCollectionTeacher(SearchTeacherConfig(max_expansions=5000, alternatives=2, explored=3), SandboxConfig())
     try:
         tasks = load_tasks("arc1/train", ids=[GRAVITY, ROTATE, "025d127b", "0d3d703e"])
         return [(task, teacher.attempt(task)) for task in tasks]
@@ -53,7 +53,7 @@ def _close_the_box():
 
 
 def test_every_symmetry_keeps_the_program_where_it_holds_and_wraps_it_where_it_does_not(collected):
-    result = derive(collected, AugmentConfig(**{**NOTHING, "symmetries": 7}), SandboxConfig())
+    result = derive(collected, AugmentConfig(**{**NOTHING, "symmetries": 7}), SandboxConfig(), min_fitness=1.0)
     turned = {(e.source, e.how.split()[0]): e for e in by(result, "symmetry")}
     assert {how for source, how in turned if source == ROTATE} == set(tf.SYMMETRIES[1:])
     assert all("(wrapped)" not in turned[(ROTATE, s)].how for s in tf.SYMMETRIES[1:])  # rotate_180 commutes with D4
@@ -64,7 +64,7 @@ def test_every_symmetry_keeps_the_program_where_it_holds_and_wraps_it_where_it_d
 
 
 def test_a_colour_permutation_rewrites_the_programs_colours(collected):
-    result = derive(collected, AugmentConfig(**{**NOTHING, "colour_permutations": 3}), SandboxConfig())
+    result = derive(collected, AugmentConfig(**{**NOTHING, "colour_permutations": 3}), SandboxConfig(), min_fitness=1.0)
     recoloured = [e for e in by(result, "colour") if e.source == "0d3d703e"]  # a pure colour map
     assert len(recoloured) == 3 and all(reproduces(e) for e in recoloured)
     assert all(e.code.count("recolour(") == 1 for e in recoloured)  # the map merged with the permutation, not wrapped around it
@@ -75,14 +75,14 @@ def test_a_derived_example_whose_program_does_not_reproduce_its_pairs_is_rejecte
     forged = CandidateRecord(generation=1, origin="programmer", code="def solve(grid):\n    return grid\n",
                              train_correct=len(task.train), train_runnable=True, fitness=float(len(task.train)))
     lying = attempt.model_copy(update={"generations": [[forged]], "fitness": forged.fitness})
-    result = derive([(task, lying)], AugmentConfig(**{**NOTHING, "symmetries": 3}), SandboxConfig())
+    result = derive([(task, lying)], AugmentConfig(**{**NOTHING, "symmetries": 3}), SandboxConfig(), min_fitness=1.0)
     assert result.examples == []
     assert result.rejected == {"solved: its program does not reproduce the train pairs": 1,
                                "symmetry: its program does not reproduce the train pairs": 3}
 
 
 def test_hindsight_relabels_programs_that_ran_without_fitting(collected):
-    result = derive(collected, AugmentConfig(**{**NOTHING, "hindsight": 3}), SandboxConfig())
+    result = derive(collected, AugmentConfig(**{**NOTHING, "hindsight": 3}), SandboxConfig(), min_fitness=1.0)
     relabelled = by(result, "hindsight")
     assert relabelled and {e.source for e in relabelled} >= {"025d127b"}  # an unsolved task gives examples too
     for example in relabelled:
@@ -99,13 +99,13 @@ def test_trivial_relabelled_outputs_are_refused():
                                train_runnable=True)
     identity = CandidateRecord(generation=1, origin="refiner", code="def solve(grid):\n    return grid\n", train_runnable=True)
     attempt = Attempt(task_id=task.id, train_total=len(task.train), generations=[[constant, identity]])
-    result = derive([(task, attempt)], AugmentConfig(**{**NOTHING, "hindsight": 2}), SandboxConfig())
+    result = derive([(task, attempt)], AugmentConfig(**{**NOTHING, "hindsight": 2}), SandboxConfig(), min_fitness=1.0)
     assert result.examples == []
     assert result.rejected == {"hindsight: an output is a single colour": 1, "hindsight: an output equals its input": 1}
 
 
 def test_synthetic_tasks_run_one_tasks_program_on_anothers_inputs(collected):
-    result = derive(collected, AugmentConfig(**{**NOTHING, "synthetic": 12, "seed": 1}), SandboxConfig())
+    result = derive(collected, AugmentConfig(**{**NOTHING, "synthetic": 12, "seed": 1}), SandboxConfig(), min_fitness=1.0)
     made = by(result, "synthetic")
     assert made
     for example in made:
@@ -118,7 +118,7 @@ def test_random_programs_over_the_whole_dsl_become_verified_tasks(collected):
     from arcray.solver.grammar import read_program
     from arcray.augment.verify import trivial
 
-    result = derive(collected, AugmentConfig(**{**NOTHING, "random": 40, "seed": 3}), SandboxConfig())
+    result = derive(collected, AugmentConfig(**{**NOTHING, "random": 40, "seed": 3}), SandboxConfig(), min_fitness=1.0)
     made = by(result, "random")
     assert len(made) >= 5 and sum(result.rejected.values()) + len(made) == 40  # each proposal kept or refused, with a reason
     assert len({(e.source, e.code) for e in made}) == len(made)  # one program may relabel two tasks' inputs
@@ -150,7 +150,7 @@ def test_free_form_solvers_are_wrapped_in_source(collected):
     fitting = CandidateRecord(generation=1, origin="programmer", code=code, train_correct=len(task.train),
                               train_runnable=True, fitness=13.0)
     attempt = Attempt(task_id=task.id, train_total=len(task.train), fitness=13.0, solver_code=code, generations=[[fitting]])
-    result = derive([(task, attempt)], AugmentConfig(**{**NOTHING, "symmetries": 7, "colour_permutations": 2}), SandboxConfig())
+    result = derive([(task, attempt)], AugmentConfig(**{**NOTHING, "symmetries": 7, "colour_permutations": 2}), SandboxConfig(), min_fitness=1.0)
     assert len(by(result, "symmetry")) == 7 and len(by(result, "colour")) == 2
     assert all(e.code.startswith(code.rstrip()) and "_solve_source" in e.code for e in result.examples if e.kind != "solved")
     assert all(reproduces(e) for e in result.examples)

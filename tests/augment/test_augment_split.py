@@ -13,6 +13,7 @@ from arcray.arc.tasks import load_tasks
 from arcray.augment import AugmentConfig
 from arcray.pipelines.teachers import SearchCollectionTeacher, SearchTeacherConfig
 from arcray.runtime.rundir import RunDir
+from arcray.runtime.stage import StageRun
 from arcray.training.prepare import PrepareConfig, in_validation, run_prepare
 
 TASKS = ["1e0a9b12", "3c9b0459", "67a3c6ac", "68b16354", "6150a2bd", "0d3d703e", "025d127b", "a416b8f3",
@@ -23,15 +24,16 @@ TASKS = ["1e0a9b12", "3c9b0459", "67a3c6ac", "68b16354", "6150a2bd", "0d3d703e",
 def collection(tmp_path_factory):
     """A collection run directory as `arcray collect` writes it, from the real search teacher."""
     root = tmp_path_factory.mktemp("collection")
-    run = RunDir(root / "collect")
-    run.write_config({"tasks": "arc1/train", "min_fitness": 1.0})
-    teacher = SearchCollectionTeacher(SearchTeacherConfig(time_budget_s=0.5, alternatives=2, explored=2), SandboxConfig())
-    try:
-        with run.appender(ATTEMPTS) as out:
-            for task in load_tasks("arc1/train", ids=TASKS):
-                out.append(teacher.attempt(task).to_json())
-    finally:
-        teacher.close()
+    teacher = SearchCollectionTeacher(SearchTeacherConfig(max_expansions=2500, alternatives=2, explored=2), SandboxConfig())
+    # claimed as a collect run, so that prepare reads the task source and threshold from its manifest
+    with StageRun(root / "collect", "collect", config={"tasks": "arc1/train", "min_fitness": 1.0}) as stage:
+        try:
+            with stage.run.appender(ATTEMPTS) as out:
+                for task in load_tasks("arc1/train", ids=TASKS):
+                    out.append(teacher.attempt(task).to_json())
+        finally:
+            teacher.close()
+        stage.finish(outputs=[ATTEMPTS], exports={"tasks": "arc1/train", "min_fitness": 1.0})
     return root
 
 
@@ -124,7 +126,7 @@ def test_exemplars_come_from_the_training_side_and_a_training_prompt_lists_its_o
         assert own in listed, row["id"]
         assert 2 <= listed.count("grid = ") and len(listed.strip().split("\n\n")) == 3
     # Evaluation renders a held-out task from the same pool: three other tasks' programs, never its own.
-    render = config.render.model_copy(update={"exemplar_pool": pool})
+    render = config.render.model_copy(update={"exemplar_pool": str(collection / "exemplars" / POOL_FILE)})
     for task in load_tasks("arc1/train", ids=sorted(held_out)):
         listed = prompts.programmer_prompt(task, "", render)[-1]["content"].split(HEADING, 1)[1]
         assert len(listed.strip().split("\n\n")) == 3

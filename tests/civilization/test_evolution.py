@@ -4,9 +4,10 @@ import pytest
 
 from arc_teacher import ArcTeacher
 from fake_gemini import Reply
+from arcray.arc.render import RenderConfig
 from arcray.arc.sandbox import Sandbox
 from arcray.arc.tasks import load_tasks
-from arcray.civilization import EvolutionConfig, run_evolution
+from arcray.civilization import EvolutionConfig, prompts, run_evolution
 from arcray.llm import get_backend
 
 FAST_RETRY = {"initial_delay_s": 0.01, "max_delay_s": 0.05, "max_attempts": 3}
@@ -88,3 +89,26 @@ def test_selection_by_train_ignores_test_outputs(fake_gemini, backend, sandbox):
     [task] = load_tasks("arc1/train", ids=["67a3c6ac"])
     result = run_evolution(task, backend, sandbox, EvolutionConfig(max_generations=2, population=1, select_by="train", use_analyst=False))
     assert result.best.train_correct == 3 and len(result.generations) == 1
+
+
+@pytest.mark.parametrize("style", ["full", "compact"])
+def test_every_generation_follows_the_prompt_style(fake_gemini, backend, sandbox, style):
+    fake_gemini.handler = ArcTeacher(["007bbfb7"])  # unknown to the teacher: refined to the last generation
+    [task] = load_tasks("arc1/train", ids=["007bbfb7"])
+    render = RenderConfig(prompt=style, library=True)
+    result = run_evolution(task, backend, sandbox, EvolutionConfig(max_generations=3, population=2), render)
+    assert [len(g) for g in result.generations] == [2, 2, 2]
+    analyst, *programmers = fake_gemini.requests[:3]
+    refiners = fake_gemini.requests[3:]
+    assert "Do not write code" in analyst.user_text and len(refiners) == 4
+    assert all("not right yet" in r.user_text for r in refiners)
+    compact_system = prompts.template("system_compact").template.strip()
+    for request in fake_gemini.requests:  # the Analyst, the Programmer and every later generation's Refiner
+        assert request.system_text.startswith(compact_system) == (style == "compact"), request.user_text[-200:]
+        assert ("Functions: " in request.system_text) == (style == "compact")  # compact + library: the menu
+    if style == "compact":
+        assert all("use only the Python standard library" not in r.user_text for r in fake_gemini.requests)
+        assert all(r.user_text.rstrip().endswith("Fix solve(grid) with arcdsl.") for r in refiners)
+    else:  # full + library: arcdsl's catalogue after the Programmer's and the Refiner's instructions
+        assert all("from arcdsl import *" in r.user_text for r in [*programmers, *refiners])
+        assert "from arcdsl import *" not in analyst.user_text

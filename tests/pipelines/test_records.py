@@ -13,7 +13,7 @@ IDS = ["67a3c6ac", "68b16354", "3c9b0459", "6150a2bd", "74dd1130", "0d3d703e"]
 
 
 def search_collect(out, **extra):
-    config = CollectConfig.build(tasks="arc1/train", ids=IDS, teacher={"backend": "search", "time_budget_s": 1.0},
+    config = CollectConfig.build(tasks="arc1/train", ids=IDS, teacher={"backend": "search", "max_expansions": 5000},
                                  out=out, concurrency=1, num_cpus_per_actor=1.0, **extra)
     return run_collect(config, progress=False)
 

@@ -12,9 +12,21 @@ from arcray.search.verify import open_sandbox, verify_here, verify_in_sandbox
 def test_config_refuses_unknown_keys_and_bad_values():
     with pytest.raises(ValidationError, match="max_dpth"):
         SearchConfig(max_dpth=3)
-    with pytest.raises(ValidationError, match="time_budget_s"):
-        SearchConfig(time_budget_s=0)
-    assert SearchConfig().max_depth == 3 and SearchConfig().time_budget_s == 2.0
+    with pytest.raises(ValidationError, match="max_expansions"):
+        SearchConfig(max_expansions=0)
+    assert SearchConfig().max_depth == 3 and SearchConfig().max_expansions == 10_000
+    assert SearchConfig().max_seconds == 600.0 and SearchConfig(max_seconds=None).max_seconds is None
+
+
+@pytest.mark.parametrize("retired", [{"time_budget_s": 0.3}, {"budget_clock": "cpu"}])
+def test_a_retired_time_budget_is_refused_in_one_line_naming_its_replacement(retired):
+    from arcray.errors import ConfigError
+    from arcray.pipelines.collect import CollectConfig
+
+    with pytest.raises(ConfigError) as caught:
+        CollectConfig.build(tasks="arc1/train", out="unused", teacher={"backend": "search", **retired})
+    message = str(caught.value)
+    assert "\n" not in message and f"{next(iter(retired))!r} is retired" in message and "set max_expansions" in message
 
 
 def test_found_solver_is_checked_in_the_sandbox_and_recorded(train_tasks):
@@ -32,7 +44,7 @@ def test_found_solver_is_checked_in_the_sandbox_and_recorded(train_tasks):
 
 
 def test_the_teacher_keeps_other_fitting_programs_and_near_misses(train_tasks):
-    with SearchTeacher(SearchConfig(time_budget_s=1.0, alternatives=3, explored=3)) as teacher:
+    with SearchTeacher(SearchConfig(max_expansions=5000, alternatives=3, explored=3)) as teacher:
         result = teacher.solve(train_tasks["1e0a9b12"])
     task = train_tasks["1e0a9b12"]
     inputs = [e.input for e in (*task.train, *task.test)]

@@ -9,6 +9,7 @@ math and code have.
 from __future__ import annotations
 
 from arcray.consistency.categories.registry import CategorySpec, Temperatures, register_category
+from arcray.llm.types import DEFAULT_TEMPERATURE
 
 REASONING = register_category(CategorySpec(
     name="reasoning",
@@ -17,7 +18,7 @@ REASONING = register_category(CategorySpec(
 ))
 CREATIVITY = register_category(CategorySpec(
     name="creativity",
-    temperatures=Temperatures(generate=0.7, train=0.3),  # generate creatively, reproduce consistently
+    temperatures=Temperatures(generate=DEFAULT_TEMPERATURE, train=0.3),  # generate creatively, reproduce consistently
     description="open-ended writing; usually no reference, so consistency only",
 ))
 KNOWLEDGE = register_category(CategorySpec(
