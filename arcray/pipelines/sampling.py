@@ -132,6 +132,8 @@ class GenerateConfig(_SamplingConfig):
 
 
 SAMPLING_OPERATIONAL = ("batch_size", "pipeline")  # how the prompts are spread over actors, never what is sampled
+# Which of the same samples become training records (sc.jsonl is rewritten from them): a re-selection, like collect's min_fitness.
+GENERATE_SELECTION = ("majority_only", "correct_only", "max_per_prompt")
 
 
 def run_consistency(config: ConsistencyConfig, *, progress: bool = True) -> dict[str, Any]:
@@ -176,7 +178,8 @@ def _measure(config: ConsistencyConfig, problems: list[Problem], *, progress: bo
 def run_sc_generate(config: GenerateConfig, *, progress: bool = True) -> dict[str, Any]:
     """Generate (or resume generating) training responses into ``config.out``, a ``generate`` run; returns the summary."""
     problems = _prepare(config)
-    with StageRun(config.out, "generate", config=config.model_dump(mode="json"), operational=SAMPLING_OPERATIONAL,
+    with StageRun(config.out, "generate", config=config.model_dump(mode="json"),
+                  operational=SAMPLING_OPERATIONAL + GENERATE_SELECTION,
                   inputs=_inputs(config), seeds={"sampling": config.seed}, tracking=config.tracking) as stage:
         summary = _generate(config, problems, progress=progress)
         stage.finish(metrics={k: summary[k] for k in ("prompts", "records", "completion_tokens") if k in summary},

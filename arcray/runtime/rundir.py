@@ -38,6 +38,8 @@ class RunDir:
         self.location = str(path)
         self.mirror = Mirror(str(path)) if is_uri(path) else None
         self.path = self.mirror.pull() if self.mirror else Path(path).expanduser()
+        if self.path.exists() and not self.path.is_dir():
+            raise ArcrayError(f"run directory {self.path} already exists and is not a folder; pass another --out")
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as error:

@@ -33,8 +33,9 @@ RAY_RUN_NAME = "train"  # fixed: a re-run finds its checkpoints
 METRICS = "metrics.jsonl"  # one line per epoch, appended as Ray receives it
 ADAPTER_DIR, MERGED_DIR = "adapter", "merged"
 RESUME_KEYS = ("model", "lora_r", "target_modules")
-# How the run is spread over the cluster and where Ray keeps it: never what it learns.
-TRAIN_OPERATIONAL = ("workers", "gpu", "cpus_per_worker", "max_failures", "storage_path")  # a checkpoint fits only the same adapter shapes
+# How the run is spread over the cluster and where Ray keeps it, and how long it goes on (more epochs continue
+# the same run from its last checkpoint): never what it learns from or how.
+TRAIN_OPERATIONAL = ("workers", "gpu", "cpus_per_worker", "max_failures", "storage_path", "epochs")
 # A CPU training step frees and re-allocates gigabytes of activations; by default glibc gives large
 # freed blocks back to the kernel and page-faults them in again on the next step. Keeping them
 # (no trim, a 1 GiB top pad, mmap only above 32 MiB) is worth +17% tokens/s on the main job's ARC

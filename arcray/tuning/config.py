@@ -7,8 +7,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from arcray.arc.render import RenderConfig
+from arcray.augment import AugmentConfig
 from arcray.consistency.metrics import METRICS as CONSISTENCY_METRICS
+from arcray.llm.types import DEFAULT_TEMPERATURE
 from arcray.pipelines.teachers import SearchTeacherConfig, TeacherConfig
+from arcray.tracking import TrackingConfig
 from arcray.validation import Strict, absolute_if_folder
 
 # metric -> (direction, where it comes from); the self-consistency ones are its metric registry's
@@ -87,7 +91,7 @@ class ArcEvaluation(Strict):
 class ConsistencyEvaluation(Strict):
     dataset: dict[str, Any] = Field(default_factory=lambda: {"source": "arith", "limit": 10, "seed": 1000})
     n: int = Field(5, ge=1)
-    temperature: float = Field(0.7, ge=0, le=2)
+    temperature: float = Field(DEFAULT_TEMPERATURE, ge=0, le=2)
     max_new_tokens: int = Field(256, ge=16)
 
 
@@ -102,9 +106,14 @@ class DataRecipe(Strict):
 
     tasks: str = Field("arc1/train", description="task source for collection")
     limit: int | None = Field(60, ge=1, description="tasks collected")
+    max_cells: int | None = Field(None, ge=1, description="only tasks whose prompt shows at most this many grid cells")
     teacher: TeacherConfig = Field(SearchTeacherConfig(), description="the collecting teacher")
     concurrency: int = Field(2, ge=1, description="collector actors")
     val_fraction: float = Field(0.25, ge=0.0, lt=1.0, description="share of tasks held out for eval loss")
+    render: RenderConfig = Field(RenderConfig(), description="the student's prompt (ARC trials are scored on the same)")
+    augment: AugmentConfig = Field(AugmentConfig(), description="examples derived from the training side's tasks")
+    max_tokens: int | None = Field(None, ge=16, description="drop training examples longer than this (the model's tokens)")
+    max_train_examples: int | None = Field(None, ge=1, description="keep at most this many training examples: a CPU's budget")
 
 
 class TuneSettings(Strict):
@@ -125,7 +134,10 @@ class TuneSettings(Strict):
     gpus_per_trial: float = Field(0.0, ge=0, description="GPUs for each trial's training worker")
     max_failures: int = Field(1, ge=0, description="retries of a crashed trial before it counts as failed")
     storage_path: str | None = Field(None, description="Ray Tune results (a folder or bucket URI); default RUN_DIR/ray")
-    optuna_storage: str | None = Field(None, description="Optuna RDB URL; default sqlite:///RUN_DIR/optuna.db")
+    optuna_storage: str | None = Field(None, description="Optuna RDB URL, written as the search runs (optuna-dashboard "
+                                       "opens it); default sqlite:///RUN_DIR/optuna.db")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="where each trial's params and metrics are tracked "
+                                     "besides RUN_DIR (MLflow by default, W&B or none)")
     out: Path
 
     @field_validator("data", "out")

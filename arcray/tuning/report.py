@@ -1,19 +1,34 @@
-"""The search's report: every trial, the best configuration (or the Pareto set), and plots."""
+"""The search's report: every trial in the order it started, the best configuration (or the Pareto
+set), and Optuna's own plots of the study."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 from arcray.report import image, markdown_table, write_report
 from arcray.tuning.config import METRICS, TuneSettings
+from arcray.tuning.study import TUNE_TRIAL, load_study, study_name
 
 
-def _row(result, settings: TuneSettings) -> dict[str, Any]:
+def _tune_id(result) -> str:
+    """The Tune trial id (``6a112a27``; ``a1b2c_00003`` without a searcher), from the result or, for a trial
+    that never reported, its folder's name (``train_trial_6a112a27_1_epochs=1,…``)."""
+    metrics = result.metrics or {}
+    if metrics.get("trial_id"):
+        return str(metrics["trial_id"])
+    name = Path(str(result.path)).name
+    found = re.search(r"_([0-9a-f]{8}|[0-9a-f]{5}_\d{5})_\d+(?:_|$)", name)
+    return found.group(1) if found else name
+
+
+def _row(result, settings: TuneSettings, numbers: dict[str, int]) -> dict[str, Any]:
     metrics = result.metrics or {}
     config = result.config or {}
-    row = {"trial": metrics.get("trial_id") or Path(str(result.path)).name,
+    trial = _tune_id(result)
+    row = {"number": numbers.get(trial), "trial": trial,
            "status": "error" if result.error else ("done" if metrics.get("evaluated") else "stopped early")}
     row.update({name: config.get(name) for name in settings.space})
     for key in (*METRICS, "training_iteration", "trial_wall_s", "adapter"):
@@ -38,7 +53,12 @@ def pareto(rows: list[dict[str, Any]], objectives) -> list[dict[str, Any]]:
 
 
 def summarize_trials(settings: TuneSettings, grid) -> dict[str, Any]:
-    rows = sorted((_row(result, settings) for result in grid), key=lambda r: r["trial"])
+    study = load_study(settings)
+    # Optuna numbers trials in the order they started (Tune's ids are not an order): rows follow it.
+    numbers = {t.user_attrs[TUNE_TRIAL]: t.number for t in study.get_trials(deepcopy=False) if TUNE_TRIAL in t.user_attrs} \
+        if study is not None else {}
+    rows = sorted((_row(result, settings, numbers) for result in grid),
+                  key=lambda r: (r["number"] is None, r["number"] if r["number"] is not None else 0, r["trial"]))
     objectives = settings.objectives
     front = pareto(rows, objectives)
     best = None
@@ -64,85 +84,74 @@ def summarize_trials(settings: TuneSettings, grid) -> dict[str, Any]:
     }
 
 
-def _scatter(path: Path, xs, ys, *, title: str, xlabel: str, ylabel: str, log_x: bool = False, highlight=None):
+def study_plots(settings: TuneSettings, folder: Path) -> list[tuple[Path, str]]:
+    """Optuna's own plots of the study (optuna.visualization.matplotlib) as PNGs: each objective's
+    optimisation history and parameter importances, the epochs' curves, the parallel coordinates
+    (one objective) or the Pareto front (several). A plot the study cannot make yet is left out."""
+    import warnings
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from optuna.trial import TrialState
+    from optuna.visualization import matplotlib as optuna_plots
 
-    figure, axes = plt.subplots(figsize=(5.2, 3.4), dpi=110)
-    axes.scatter(xs, ys, alpha=0.8)
-    if highlight:
-        hx, hy = highlight
-        axes.scatter(hx, hy, color="red", label="Pareto front" if len(hx) > 1 else "best")
-        axes.legend()
-    if log_x:
-        from matplotlib.ticker import NullFormatter
+    study = load_study(settings)
+    if study is None:
+        return []
+    names = [o.metric for o in settings.objectives]
+    multi = len(names) > 1
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    folder.mkdir(parents=True, exist_ok=True)
+    made: list[tuple[Path, str]] = []
 
-        axes.set_xscale("log")
-        axes.xaxis.set_minor_formatter(NullFormatter())  # a narrow decade's minor labels overlap
-    axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    def save(file: str, caption: str, draw) -> None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Optuna marks its matplotlib backend experimental
+                axes = draw()
+        except (ValueError, RuntimeError, ImportError, ZeroDivisionError) as problem:  # too few trials, one value
+            print(f"arcray tune: no {caption} plot ({type(problem).__name__}: {str(problem)[:120]})", flush=True)
+            return
+        figure = (axes.flat[0] if hasattr(axes, "flat") else axes).figure
+        figure.tight_layout()
+        figure.savefig(folder / file, dpi=110)
+        plt.close(figure)
+        made.append((folder / file, caption))
+
+    for index, name in enumerate(names):
+        target = (lambda t, i=index: t.values[i]) if multi else None
+        if complete:
+            save(f"history_{name}.png", f"optimisation history of {name}",
+                 lambda: optuna_plots.plot_optimization_history(study, target=target, target_name=name))
+        if len(complete) >= 2:
+            save(f"importances_{name}.png", f"parameter importances for {name}",
+                 lambda: optuna_plots.plot_param_importances(study, target=target, target_name=name))
+    if not multi and any(t.intermediate_values for t in study.get_trials(deepcopy=False)):
+        save("intermediate_values.png", f"{names[0]} per epoch", lambda: optuna_plots.plot_intermediate_values(study))
+    if not multi and complete:
+        save("parallel_coordinate.png", "parallel coordinates",
+             lambda: optuna_plots.plot_parallel_coordinate(study, target_name=names[0]))
+    if multi and len(names) <= 3 and complete:
+        save("pareto_front.png", "Pareto front", lambda: optuna_plots.plot_pareto_front(study, target_names=names))
+    return made
 
 
 def write_tune_report(settings: TuneSettings, summary: dict[str, Any]) -> Path:
     out = settings.out
-    plots = out / "plots"
-    plots.mkdir(parents=True, exist_ok=True)
-    rows = [r for r in summary["rows"]]
+    rows = summary["rows"]
     sections = []
-    columns = ["trial", "status", *settings.space, *[o.metric for o in settings.objectives], "time_s"]
-    sections.append("## Trials\n" + markdown_table(rows, columns))
+    columns = ["number", "trial", "status", *settings.space, *[o.metric for o in settings.objectives], "time_s"]
+    sections.append("## Trials\nIn the order they started (`number` is the Optuna trial's).\n\n" + markdown_table(rows, columns))
     if summary["best"]:
         sections.append("## Best configuration\n" + markdown_table([summary["best"]], columns)
                         + (f"\n\nIts adapter is kept in `{summary['best_adapter']}`." if summary["best_adapter"] else ""))
     if summary["pareto"] is not None:
         sections.append("## Pareto set\n" + markdown_table(summary["pareto"], columns))
-    images = []
-    for o in settings.objectives:
-        measured = [r for r in rows if r.get(o.metric) is not None]
-        if not measured:
-            continue
-        for name in settings.space:
-            values = [r for r in measured if isinstance(r.get(name), (int, float))]
-            if values:
-                path = _scatter(plots / f"{o.metric}_vs_{name}.png", [r[name] for r in values], [r[o.metric] for r in values],
-                                title=f"{o.metric} against {name}", xlabel=name, ylabel=o.metric, log_x=name == "lr")
-                images.append(image(path, out, f"{o.metric} vs {name}"))
-        order = list(range(1, len(measured) + 1))
-        running, best = [], None
-        for r in measured:
-            value = r[o.metric]
-            best = value if best is None else (max(best, value) if o.mode == "max" else min(best, value))
-            running.append(best)
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        figure, axes = plt.subplots(figsize=(5.2, 3.4), dpi=110)
-        axes.scatter(order, [r[o.metric] for r in measured], label="trial")
-        axes.step(order, running, where="post", color="red", label="best so far")
-        axes.set(title=f"optimisation history: {o.metric}", xlabel="trial", ylabel=o.metric)
-        axes.legend()
-        axes.grid(alpha=0.3)
-        figure.tight_layout()
-        history = plots / f"history_{o.metric}.png"
-        figure.savefig(history)
-        plt.close(figure)
-        images.append(image(history, out, f"history of {o.metric}"))
-    if settings.multi_objective and len(settings.objectives) >= 2 and summary["pareto"]:
-        a, b = settings.objectives[:2]
-        measured = [r for r in rows if r.get(a.metric) is not None and r.get(b.metric) is not None]
-        path = _scatter(plots / "pareto.png", [r[a.metric] for r in measured], [r[b.metric] for r in measured],
-                        title="Pareto front", xlabel=a.metric, ylabel=b.metric,
-                        highlight=([r[a.metric] for r in summary["pareto"]], [r[b.metric] for r in summary["pareto"]]))
-        images.append(image(path, out, "Pareto front"))
-    sections.append("## Plots\n" + "\n\n".join(images))
-    sections.append(f"The Optuna study is in `{summary['optuna_storage']}`: `optuna-dashboard {summary['optuna_storage']}` opens it. "
+    images = [image(path, out, caption) for path, caption in study_plots(settings, out / "plots")]
+    sections.append("## Plots\nDrawn by `optuna.visualization` from the study.\n\n" + "\n\n".join(images))
+    sections.append(f"The Optuna study `{study_name(settings)}` is in `{summary['optuna_storage']}`: "
+                    f"`optuna-dashboard {summary['optuna_storage']}` opens it (live, while a search runs). "
                     f"Ray Tune's results are in `{settings.storage()}`.")
     return write_report(out, "Hyper-parameter search", sections)

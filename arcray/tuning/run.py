@@ -2,8 +2,8 @@
 
 Re-running the same command after the driver died restores the experiment (``Tuner.restore``)
 with the searcher's state: finished trials are not rerun, unfinished ones resume, and the
-search ends with the requested number of trials. The Optuna study also lives in an RDB
-(SQLite by default) that ``optuna-dashboard`` opens.
+search ends with the requested number of trials. The searcher's Optuna study lives in an RDB
+(SQLite by default), written as the search runs, that ``optuna-dashboard`` opens (study.py).
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from arcray.runtime.ray_setup import SecretEnv, ensure_ray
+from arcray.runtime.manifest import input_ref, load_manifest
 from arcray.runtime.rundir import RunDir
+from arcray.runtime.stage import StageRun
 from arcray.tuning.config import Dimension, TuneSettings
-from arcray.tuning.trial import SETTINGS_KEY, train_trial
-
-EXPERIMENT = "arcray-tune"
+from arcray.tuning.study import EXPERIMENT, LiveOptunaSearch, forget_study, load_study, study_name
+from arcray.tuning.trial import SETTINGS_KEY, dataset_render, train_fields, train_trial
 
 
 def tune_dimension(dimension: Dimension):
@@ -48,20 +49,15 @@ def max_epochs(settings: TuneSettings) -> int:
     return int(settings.train.get("epochs", 3))
 
 
-def build_tuner(settings: TuneSettings):
+def build_tuner(settings: TuneSettings, callbacks: list | tuple = ()):
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
-    from ray.tune.search.optuna import OptunaSearch
 
     metrics = [o.metric for o in settings.objectives]
     modes = [o.mode for o in settings.objectives]
-    # The searcher's study stays in memory, inside Tune's own experiment checkpoint, so a restore
-    # sees exactly the trials Tune does; the RDB copy for optuna-dashboard is written from the results.
-    searcher = OptunaSearch(
-        metric=metrics if settings.multi_objective else metrics[0],
-        mode=modes if settings.multi_objective else modes[0],
-        sampler=_sampler(settings), seed=None,
-    )
+    # The searcher owns the study in the RDB and checkpoints with Tune's experiment, so a restore
+    # sees the trials Tune does (study.py reconciles the few the study saw after the checkpoint).
+    searcher = LiveOptunaSearch(settings=settings, sampler=_sampler(settings))
     scheduler = None
     if settings.use_asha:
         scheduler = ASHAScheduler(metric=metrics[0], mode=modes[0], time_attr="training_iteration", max_t=max_epochs(settings) + 1,
@@ -73,45 +69,15 @@ def build_tuner(settings: TuneSettings):
         param_space=param_space,
         tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=settings.num_samples,
                                     max_concurrent_trials=settings.max_concurrent),
-        run_config=tune.RunConfig(name=EXPERIMENT, storage_path=settings.storage(),
+        run_config=tune.RunConfig(name=EXPERIMENT, storage_path=settings.storage(), callbacks=[*_callbacks(settings), *callbacks],
                                   failure_config=tune.FailureConfig(max_failures=settings.max_failures)),
     )
 
 
-def export_study(settings: TuneSettings, rows: list[dict[str, Any]]) -> None:
-    """Every trial into an Optuna study in ``settings.optuna_url()`` (what optuna-dashboard opens)."""
-    import optuna
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+def _callbacks(settings: TuneSettings) -> list:
+    from arcray.tracking import tune_callbacks
 
-    def distribution(d: Dimension):
-        if d.choice is not None:
-            return CategoricalDistribution(d.choice)
-        if d.uniform is not None:
-            return FloatDistribution(*d.uniform)
-        if d.loguniform is not None:
-            return FloatDistribution(*d.loguniform, log=True)
-        return IntDistribution(*d.int_range)
-
-    name = f"{EXPERIMENT}-{settings.out.name}"
-    storage = optuna.storages.RDBStorage(settings.optuna_url())
-    directions = ["maximize" if o.mode == "max" else "minimize" for o in settings.objectives]
-    study = optuna.create_study(study_name=name, storage=storage, directions=directions, load_if_exists=True)
-    if [d.name.lower() for d in study.directions] != directions:  # the objectives changed: a new study
-        optuna.delete_study(study_name=name, storage=storage)
-        study = optuna.create_study(study_name=name, storage=storage, directions=directions)
-    exported = {t.user_attrs.get("trial") for t in study.get_trials(deepcopy=False)}
-    distributions = {k: distribution(d) for k, d in settings.space.items()}
-    for row in rows:
-        if row["trial"] in exported:
-            continue  # already in the study from an earlier run: its id and history stay
-        values = [row.get(o.metric) for o in settings.objectives]
-        complete = row["status"] == "done" and all(v is not None for v in values)
-        state = optuna.trial.TrialState.COMPLETE if complete else (
-            optuna.trial.TrialState.FAIL if row["status"] == "error" else optuna.trial.TrialState.PRUNED)
-        params = {k: row[k] for k in settings.space if row.get(k) is not None}
-        study.add_trial(optuna.trial.create_trial(
-            params=params, distributions={k: distributions[k] for k in params}, values=values if complete else None,
-            state=state, user_attrs={"trial": row["trial"], "time_s": row.get("time_s")}))
+    return tune_callbacks(settings.tracking, settings.out)  # one tracked run per trial (MLflow by default)
 
 
 def _trainable():
@@ -136,9 +102,11 @@ def build_missing_data(settings: TuneSettings) -> None:
         return
     root = settings.data.parent
     print(f"arcray tune: building {settings.data} first ({recipe.teacher.backend} teacher on {recipe.tasks})", flush=True)
-    run_collect(CollectConfig.build(tasks=recipe.tasks, limit=recipe.limit, teacher=recipe.teacher,
+    run_collect(CollectConfig.build(tasks=recipe.tasks, limit=recipe.limit, max_cells=recipe.max_cells, teacher=recipe.teacher,
                                     concurrency=recipe.concurrency, num_cpus_per_actor=1.0, out=str(root / "collect")))
-    run_prepare(PrepareConfig(sources=[root / "collect"], out=settings.data, val_fraction=recipe.val_fraction))
+    run_prepare(PrepareConfig(sources=[root / "collect"], out=settings.data, val_fraction=recipe.val_fraction,
+                              render=recipe.render, augment=recipe.augment, max_train_examples=recipe.max_train_examples,
+                              max_tokens=recipe.max_tokens, tokenizer=settings.model if recipe.max_tokens else None))
 
 
 def preflight(settings: TuneSettings) -> None:
@@ -152,38 +120,70 @@ def preflight(settings: TuneSettings) -> None:
         raise ConfigError(f"tune config: data {str(settings.data)!r} holds no prepared dataset; point it at the --out of "
                           "`arcray prepare`, or add a build_data section (see experiments/configs/tune_smoke.yaml)")
     base = {name: dimension.probes()[0] for name, dimension in settings.space.items()}
-    fixed = {"data": settings.data, "model": settings.model, "out": settings.out / "trials" / "preflight",
-             "cpus_per_worker": settings.cpus_per_trial, "gpu": settings.gpus_per_trial > 0, **settings.train}
-    config = TrainConfig.build(**fixed, **base)
+    out = settings.out / "trials" / "preflight"
+    config = TrainConfig.build(**train_fields(settings, base, out))
     for name, dimension in settings.space.items():
         for value in dimension.probes():
             try:
-                TrainConfig.build(**fixed, **{**base, name: value})
+                TrainConfig.build(**train_fields(settings, {**base, name: value}, out))
             except ConfigError as error:
                 detail = str(error).removeprefix("train config: ")
                 raise ConfigError(f"tune config: with {name}={value!r}: {detail}") from None
     training_preflight(config)
+    if settings.arc:
+        dataset_render(settings.data)  # the prompt style ARC trials score students on: one line now if unknown
 
 
-def run_tune(settings: TuneSettings) -> dict[str, Any]:
-    from ray import tune
+# A search tops up to more trials, or runs more of them at once, as the same search.
+TUNE_OPERATIONAL = ("num_samples", "max_concurrent", "cpus_per_trial", "storage_path", "build_data")
 
+
+def run_tune(settings: TuneSettings, *, callbacks: list | tuple = ()) -> dict[str, Any]:
+    """The whole search, restored when an earlier one in ``settings.out`` was cut short.
+    ``callbacks`` are more Tune callbacks for a new search (a restored one keeps its own)."""
     build_missing_data(settings)
     preflight(settings)
     ensure_ray()
-    run = RunDir(settings.out)
-    run.write_config(settings.model_dump(mode="json"))
+    prepared = load_manifest(settings.data)
+    with StageRun(settings.out, "tune", config=settings.model_dump(mode="json"), operational=TUNE_OPERATIONAL,
+                  inputs=[input_ref(settings.data, prepared if prepared and prepared.status == "complete" else None)],
+                  seeds={"sampler": settings.seed}, tracking=settings.tracking) as stage:
+        run = stage.run
+        run.write_config(settings.model_dump(mode="json"))
+        summary = _search(settings, callbacks, run)
+        best = summary.get("best") or {}
+        stage.finish(
+            metrics={"trials": summary["trials"], "finished": summary["finished"], "errored": summary["errored"],
+                     **{f"best.{o.metric}": best.get(o.metric) for o in settings.objectives if best}},
+            outputs=["summary.json", "report.md", "optuna.db"],
+            exports={"best": {k: v for k, v in best.items() if k != "adapter"} if best else None,
+                     "best_adapter": summary.get("best_adapter"), "optuna_storage": settings.optuna_url()},
+            artifacts=[p for p in (run.file("report.md"), run.file("summary.json"), *sorted(run.path.glob("*.png")))
+                       if p.exists()])
+    return summary
+
+
+def _search(settings: TuneSettings, callbacks: list | tuple, run: RunDir) -> dict[str, Any]:
+    from ray import tune
+
     path = str(Path(settings.storage()) / EXPERIMENT) if "://" not in settings.storage() else f"{settings.storage()}/{EXPERIMENT}"
     if tune.Tuner.can_restore(path):
+        if load_study(settings) is None:
+            from arcray.errors import ArcrayError
+
+            raise ArcrayError(f"the search in {path} can be restored but its Optuna study {study_name(settings)!r} is not in "
+                              f"{settings.optuna_url()}: put that optuna.db back, or start the search in a new --out")
         print(f"arcray tune: restoring the search in {path}", flush=True)
         tuner = tune.Tuner.restore(path, trainable=_trainable(), resume_errored=True)
     else:
-        tuner = build_tuner(settings)
+        if forget_study(settings):
+            print(f"arcray tune: starting afresh, so the study {study_name(settings)!r} of an earlier start that Tune "
+                  "could not restore was replaced", flush=True)
+        tuner = build_tuner(settings, callbacks)
     grid = tuner.fit()
     from arcray.tuning.report import summarize_trials, write_tune_report
 
     summary = summarize_trials(settings, grid)
-    export_study(settings, summary["rows"])
     run.write_json("summary.json", summary)
     summary["report"] = str(write_tune_report(settings, summary))
     run.write_json("summary.json", summary)

@@ -54,7 +54,7 @@ def test_rerun_resumes_and_other_settings_are_refused(measured):
     again = run_consistency(config, progress=False)  # nothing pending: no Ray work, nothing written twice
     assert again["metrics"] == summary["metrics"] and len(read(config.out / "samples.jsonl")) == 3
     hotter = config.model_copy(update={"temperature": 1.0})
-    with pytest.raises(ArcrayError, match="pass another --out or the earlier settings"):
+    with pytest.raises(ArcrayError, match=r"other settings \(temperature: 0.7 -> 1.0\).*pass a new --out"):
         run_consistency(hotter, progress=False)
 
 
