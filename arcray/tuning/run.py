@@ -8,6 +8,7 @@ search ends with the requested number of trials. The searcher's Optuna study liv
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +181,15 @@ def _search(settings: TuneSettings, callbacks: list | tuple, run: RunDir) -> dic
             print(f"arcray tune: starting afresh, so the study {study_name(settings)!r} of an earlier start that Tune "
                   "could not restore was replaced", flush=True)
         tuner = build_tuner(settings, callbacks)
-    grid = tuner.fit()
+    # Ray's MLflow logger sets MLFLOW_TRACKING_URI (and more) in this process: what runs after the search here
+    # (another stage of an experiment, the next test) keeps the tracking it was given, not the trials'.
+    ambient = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
+    try:
+        grid = tuner.fit()
+    finally:
+        for key in [k for k in os.environ if k.startswith("MLFLOW_") and k not in ambient]:
+            del os.environ[key]
+        os.environ.update(ambient)
     from arcray.tuning.report import summarize_trials, write_tune_report
 
     summary = summarize_trials(settings, grid)
