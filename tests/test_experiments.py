@@ -97,3 +97,16 @@ def test_the_resolved_experiment_config_is_written_first_with_the_teacher_auto_c
     assert resolved["evaluate"]["held_out"] == 0 and resolved["evaluate"]["select_by"] == "train"
     assert resolved["evaluate"]["population"] == 8 and resolved["evaluate"]["grammar"] == "arcdsl"
     assert resolved["prepare"]["render"]["prompt"] == "compact"
+
+
+def test_set_changes_one_value_of_an_experiment_run(tmp_path):
+    """`--set train.lora_r=8`: the one place a newcomer changes the student's LoRA rank for a run."""
+    config = load_experiment_config(ROOT / "experiments" / "configs" / "main_arc.yaml", arc_distillation.KEYS,
+                                    overrides=["train.lora_r=8", "evaluate.student.dtype=float32", "tracking.backend=none"])
+    assert config["train"]["lora_r"] == 8 and config["train"]["lora_alpha"] == 32  # the rest as the file says
+    assert config["evaluate"]["student"] == {"dtype": "float32", "batch_size": 40}
+    assert config["tracking"] == {"backend": "none"}
+    for bad in ("train.lora_r", "=8", "train..lora_r=8", "teacher.backend=x"):
+        with pytest.raises(ConfigError, match="--set"):
+            load_experiment_config(ROOT / "experiments" / "configs" / "main_arc.yaml", arc_distillation.KEYS, overrides=[bad])
+
