@@ -28,7 +28,7 @@ from arcray.llm.registry import AnyBackendConfig
 from arcray.pipelines.collect import ATTEMPTS, COLLECT_OPERATIONAL, CollectConfig, collect_into
 from arcray.arc.sandbox import check_sandbox
 from arcray.errors import ArcrayError
-from arcray.runtime.manifest import MANIFEST, input_ref, load_manifest, read_artifact
+from arcray.runtime.manifest import Manifest, input_ref, load_manifest, read_artifact
 from arcray.runtime.rundir import RunDir
 from arcray.runtime.stage import StageRun
 from arcray.tracking import TrackingConfig
@@ -84,11 +84,16 @@ class EvaluateConfig(BaseModel):
     def build(cls, **fields: Any) -> "EvaluateConfig":
         return build_config(cls, "evaluate config", **fields)
 
-    def resolved(self) -> "EvaluateConfig":
-        """The config with what ``data``'s manifest says filled in: render, and (without tasks) the held-out ids."""
+    def prepared(self) -> Manifest | None:
+        """The manifest of ``data``, the prepare run (None without one); one line when it is not one."""
+        return read_artifact(self.data, need=("prepare",), role="--data") if self.data is not None else None
+
+    def resolved(self, prepared: Manifest | None = None) -> "EvaluateConfig":
+        """The config with what ``data``'s manifest (``prepared``, read when not given) says filled in: render,
+        and (without tasks) the held-out ids."""
         if self.data is None:
             return self if self.render is not None else self.model_copy(update={"render": RenderConfig()})
-        exports = read_artifact(self.data, need=("prepare",), role="--data").exports
+        exports = (prepared or self.prepared()).exports
         update: dict[str, Any] = {"render": RenderConfig.model_validate(exports["render"])}
         if self.tasks is None:
             if not exports.get("tasks") or not exports.get("held_out_ids"):
@@ -112,7 +117,7 @@ class EvaluateConfig(BaseModel):
 def trained_adapter(path: Path) -> tuple[Path, Path | None]:
     """``--adapter`` given a train run: (its adapter folder, the prepare run it learned from); a plain
     adapter folder as it is (and no data)."""
-    manifest = load_manifest(path) if (path / MANIFEST).is_file() else None
+    manifest = load_manifest(path)
     if manifest is None:
         return path, None
     if manifest.stage != "train":
@@ -122,8 +127,9 @@ def trained_adapter(path: Path) -> tuple[Path, Path | None]:
 
 
 def run_evaluate(config: EvaluateConfig, *, progress: bool = True) -> dict[str, Any]:
-    config = config.resolved()
-    inputs = [input_ref(config.data, read_artifact(config.data, need=("prepare",), role="--data"))] if config.data else []
+    prepared = config.prepared()
+    config = config.resolved(prepared)
+    inputs = [input_ref(config.data, prepared)] if prepared else []
     adapter = getattr(config.student, "adapter", None)
     if adapter is not None:
         inputs.append(input_ref(Path(adapter)))

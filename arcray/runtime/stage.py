@@ -156,22 +156,14 @@ class StageRun:
             self._lock = None
 
     def _check_identity(self) -> None:
-        where = self.run.location
         earlier = load_manifest(self.run.path)
         if earlier is None:
             legacy = self.run.file("config.json")
             if legacy.exists() and any(self.run.path.glob("*.jsonl")):
-                warn(f"{where} was written before runs had manifests: resuming it as a {self.stage} run; its earlier "
-                     "settings cannot be checked")
+                warn(f"{self.run.location} was written before runs had manifests: resuming it as a {self.stage} run; "
+                     "its earlier settings cannot be checked")
             return
-        if earlier.stage != self.stage:
-            raise ArcrayError(f"{where} is a {earlier.stage} run; a run directory holds one stage: pass a new --out for "
-                              f"this {self.stage} run")
-        changed = differences(earlier.identity, self.identity)
-        if changed:
-            shown = "; ".join(changed[:3]) + (f"; and {len(changed) - 3} more" if len(changed) > 3 else "")
-            raise ArcrayError(f"{where} holds a {self.stage} run with other settings ({shown}): resume it with the "
-                              "settings it was started with, or pass a new --out")
+        check_same_run(earlier, self.run.location, self.stage, self.identity)
 
     # -- the end ----------------------------------------------------------------------------------
     def finish(self, *, metrics: dict[str, Any] | None = None, outputs: Iterable[str] = (),
@@ -194,14 +186,23 @@ class StageRun:
         return self.manifest
 
 
+def check_same_run(earlier: Manifest, where: str, stage: str, identity: dict[str, Any]) -> None:
+    """One line when the run ``earlier`` describes is another stage, or this stage with other settings."""
+    if earlier.stage != stage:
+        raise ArcrayError(f"{where} is a {earlier.stage} run; a run directory holds one stage: pass a new --out for "
+                          f"this {stage} run")
+    changed = differences(earlier.identity, identity)
+    if changed:
+        shown = "; ".join(changed[:3]) + (f"; and {len(changed) - 3} more" if len(changed) > 3 else "")
+        raise ArcrayError(f"{where} holds a {stage} run with other settings ({shown}): resume it with the "
+                          "settings it was started with, or pass a new --out")
+
+
 def completed(out: str | os.PathLike, stage: str, *, config: dict[str, Any], operational: Iterable[str] = ()) -> Manifest | None:
     """The manifest of a finished ``stage`` run in ``out`` with these settings (a re-run may skip it);
     None when there is none or it did not finish; one line when it holds another stage or other settings."""
-    earlier = load_manifest(out) if Path(out).is_dir() else None
+    earlier = load_manifest(out)
     if earlier is None or earlier.status != "complete":
         return None
-    probe = StageRun.__new__(StageRun)  # the same checks as a claim, without taking the lock
-    probe.stage, probe.run = stage, RunDir(out)
-    probe.identity = identity_of(redact(config), operational)
-    probe._check_identity()
+    check_same_run(earlier, str(out), stage, identity_of(redact(config), operational))
     return earlier
