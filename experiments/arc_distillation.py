@@ -40,7 +40,9 @@ SMOKE = {
     "train": {"epochs": 1, "max_length": 1024, "load_in_4bit": False, "merge": False},
     "evaluate": {"held_out": 2, "limit": 2, "max_generations": 1, "population": 2, "max_new_tokens": 128},
 }
-KEYS = ("out", "teacher", "gemini_teacher", "search_teacher", "collect", "prepare", "train", "evaluate", "tracking")
+KEYS = ("out", "replicates", "teacher", "gemini_teacher", "search_teacher", "collect", "prepare", "train", "evaluate",
+        "tracking")
+MAX_REPLICATES = 20
 
 
 class StudentEvaluation(EvolutionConfig):
@@ -91,16 +93,28 @@ def collect_config(config: dict[str, Any], out: Path) -> CollectConfig:
     return CollectConfig.build(teacher=teacher, out=str(out / "collect"), **settings)
 
 
-def prepare_config(config: dict[str, Any], out: Path) -> PrepareConfig:
-    settings = dict(section(config, "prepare"))
+def split_seeds(config: dict[str, Any]) -> list[int]:
+    """The replicates' held-out splits: ``replicates`` consecutive ``prepare.seed`` values from the configured one."""
+    count = config.get("replicates", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_REPLICATES:
+        raise ConfigError(f"replicates: {count!r} is not a whole number from 1 to {MAX_REPLICATES}; give how many "
+                          "held-out splits to run (e.g. replicates: 3)")
+    first = section(config, "prepare").get("seed", 0)
+    if isinstance(first, bool) or not isinstance(first, int):
+        raise ConfigError(f"prepare.seed: {first!r} is not a whole number; give the first held-out split's seed (e.g. 0)")
+    return [first + r for r in range(count)]
+
+
+def prepare_config(config: dict[str, Any], out: Path, seed: int, folder: Path) -> PrepareConfig:
+    settings = {**section(config, "prepare"), "seed": seed}
     settings.setdefault("tracking", tracking_config(config, out))
     if settings.get("max_tokens"):
         settings.setdefault("tokenizer", section(config, "train").get("model"))
-    return build_config(PrepareConfig, "prepare", sources=[out / "collect"], out=out / "data", **settings)
+    return build_config(PrepareConfig, "prepare", sources=[out / "collect"], out=folder / "data", **settings)
 
 
-def train_config(config: dict[str, Any], out: Path, *, data_later: bool = False) -> TrainConfig:
-    return TrainConfig.build(data=out / "data", out=out / "train", data_later=data_later,
+def train_config(config: dict[str, Any], out: Path, folder: Path, *, data_later: bool = False) -> TrainConfig:
+    return TrainConfig.build(data=folder / "data", out=folder / "train", data_later=data_later,
                              **{"tracking": tracking_config(config, out), **section(config, "train")})
 
 
@@ -108,17 +122,33 @@ def evaluation(config: dict[str, Any]) -> StudentEvaluation:
     return build_config(StudentEvaluation, "evaluate", **{**STUDENT_EVOLUTION.model_dump(), **section(config, "evaluate")})
 
 
+class Replicate(BaseModel):
+    """One held-out split: its dataset, its student, its evaluations, all under ``out/split-SEED``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    out: Path
+    prepare: PrepareConfig
+    train: TrainConfig
+
+
 class ArcDistillation(BaseModel):
-    """The whole experiment as its stages' typed configs, built and checked before the first runs."""
+    """The whole experiment as its stages' typed configs, built and checked before the first runs: one collection,
+    shared, and one replicate per held-out split."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     out: Path
     collect: CollectConfig
-    prepare: PrepareConfig
-    train: TrainConfig
+    replicates: list[Replicate]
     evaluate: StudentEvaluation
     tracking: TrackingConfig
+
+    @property
+    def train(self) -> TrainConfig:
+        """The student's training settings (the same for every replicate but for its data)."""
+        return self.replicates[0].train
 
     @property
     def method(self) -> str:
@@ -131,10 +161,14 @@ def resolve(config: dict[str, Any], out: Path) -> ArcDistillation:
     teacher ``auto`` chose); its dump goes to the top of the run directory."""
     # Each part is validated as it is built (the train part knowing its data comes later), so the
     # whole is assembled without validating them again.
-    train, evaluate = train_config(config, out, data_later=True), evaluation(config)
-    student_config(train.model, **evaluate.student)  # the students' backend fields, checked now: one line if wrong
-    return ArcDistillation.model_construct(out=out, collect=collect_config(config, out), prepare=prepare_config(config, out),
-                                           train=train, evaluate=evaluate, tracking=tracking_config(config, out))
+    evaluate = evaluation(config)
+    replicates = [Replicate.model_construct(name=f"split-{seed}", out=out / f"split-{seed}",
+                                            prepare=prepare_config(config, out, seed, out / f"split-{seed}"),
+                                            train=train_config(config, out, out / f"split-{seed}", data_later=True))
+                  for seed in split_seeds(config)]
+    student_config(replicates[0].train.model, **evaluate.student)  # the students' backend fields, checked now
+    return ArcDistillation.model_construct(out=out, collect=collect_config(config, out), replicates=replicates,
+                                           evaluate=evaluate, tracking=tracking_config(config, out))
 
 
 def collect(plan: ArcDistillation) -> dict[str, Any]:
@@ -142,48 +176,48 @@ def collect(plan: ArcDistillation) -> dict[str, Any]:
     return run_collect(plan.collect)
 
 
-def prepare(plan: ArcDistillation) -> dict[str, Any]:
-    print("[2/4] prepare the fine-tuning dataset", flush=True)
-    return run_prepare(plan.prepare)
+def prepare(replicate: Replicate, tag: str) -> dict[str, Any]:
+    print(f"[2/4]{tag} prepare the fine-tuning dataset (held-out split seed {replicate.prepare.seed})", flush=True)
+    return run_prepare(replicate.prepare)
 
 
-def train(plan: ArcDistillation) -> dict[str, Any]:
+def train(replicate: Replicate, method: str, tag: str) -> dict[str, Any]:
     from arcray.training.train import TRAIN_OPERATIONAL, run_training
 
-    summary_path = plan.train.out / "summary.json"
-    if completed(plan.train.out, "train", config=plan.train.model_dump(mode="json"), operational=TRAIN_OPERATIONAL):
-        print("[3/4] train: already done", flush=True)
+    summary_path = replicate.train.out / "summary.json"
+    if completed(replicate.train.out, "train", config=replicate.train.model_dump(mode="json"), operational=TRAIN_OPERATIONAL):
+        print(f"[3/4]{tag} train: already done", flush=True)
         return json.loads(summary_path.read_text())
-    settings = TrainConfig.build(**plan.train.model_dump())  # the data is there now: checked again
-    print(f"[3/4] train {settings.model} with {plan.method} on Ray Train", flush=True)
+    settings = TrainConfig.build(**replicate.train.model_dump())  # the data is there now: checked again
+    print(f"[3/4]{tag} train {settings.model} with {method} on Ray Train", flush=True)
     return run_training(settings)
 
 
-def evaluate(plan: ArcDistillation, trained: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Both students on the held-out tasks, linked by reference: the prompt (render settings, exemplar pool) and,
+def evaluate(plan: ArcDistillation, replicate: Replicate, trained: dict[str, Any], tag: str) -> dict[str, dict[str, Any]]:
+    """Both students on the split's held-out tasks, linked by reference: the prompt (render settings, exemplar pool) and,
     unless ``evaluate.tasks`` names another source, the held-out task ids come from the prepare run's manifest."""
     section = plan.evaluate
     if section.tasks:  # another source altogether (held out by construction), selected by size
         where = dict(tasks=section.tasks, max_cells=section.max_cells, limit=section.limit)
     else:
-        held_out = read_artifact(plan.prepare.out, need=("prepare",), role="prepare").exports["held_out_ids"]
+        held_out = read_artifact(replicate.prepare.out, need=("prepare",), role="prepare").exports["held_out_ids"]
         if not held_out:
             raise ArcrayError("no held-out tasks: the teacher solved too few tasks for a validation split; raise collect.limit")
         where = dict(limit=section.held_out or None)
-    model = plan.train.model
+    model = replicate.train.model
     fields = section.student
     students = {"base": student_config(model, **fields), "fine-tuned": student_config(model, trained["adapter"], **fields)}
     results = {}
     for name, student in students.items():
-        config = EvaluateConfig.build(student=student, data=plan.prepare.out, **where, evolution=section.evolution(),
+        config = EvaluateConfig.build(student=student, data=replicate.prepare.out, **where, evolution=section.evolution(),
                                       tasks_per_actor=section.tasks_per_actor,
                                       num_cpus_per_actor=section.num_cpus_per_actor
                                       or (1.0 if section.num_gpus_per_actor else float(os.cpu_count() or 1)),
                                       num_gpus_per_actor=section.num_gpus_per_actor, tracking=plan.tracking,
-                                      out=str(plan.out / f"eval-{name}"))
+                                      out=str(replicate.out / f"eval-{name}"))
         resolved = config.resolved()
         count = len(load_tasks(resolved.tasks, ids=resolved.ids, limit=resolved.limit, max_cells=resolved.max_cells))
-        print(f"[4/4] evaluate the {name} student on {count} held-out tasks", flush=True)
+        print(f"[4/4]{tag} evaluate the {name} student on {count} held-out tasks", flush=True)
         results[name] = run_evaluate(config)
     return results
 
@@ -197,55 +231,107 @@ def decoding(section: StudentEvaluation) -> str:
     return said + "."
 
 
-def report(out: Path, collected: dict, prepared: dict, trained: dict, evaluated: dict, training_method: str,
-           sampling: str = "") -> Path:
-    from arcray.arc.scoring import TaskScore, format_figure, paired_difference
+def _students_rows(figures: dict[str, Any], counts: dict[str, tuple[int, int]], split: str | None = None) -> list[dict]:
+    from arcray.arc.scoring import format_figure
 
     rows = []
-    for name, r in evaluated.items():
-        f = r["figures"]
-        rows.append({"student": name, "tasks": r["attempted"], "solved (pass@2)": f"{r['solved_pass2']} · " + format_figure(f["solved"]),
-                     "solved (pass@1)": format_figure(f["solved_first"]), "a program fits the train pairs": format_figure(f["train_fit"]),
+    for name in ("base", "fine-tuned"):
+        if name not in figures:
+            continue
+        f = figures[name]
+        solved, tasks = counts[name]
+        rows.append({**({"split": split} if split else {}), "student": name, "tasks": tasks,
+                     "solved (pass@2)": f"{solved} · " + format_figure(f["solved"]),
+                     "solved (pass@1)": format_figure(f["solved_first"]),
+                     "a program fits the train pairs": format_figure(f["train_fit"]),
                      "runnable programs": format_figure(f["runnable"]),
-                     "programs of the right output size": format_figure(f["sized"]),
-                     "submission score": r["submission_score"]})
-    scores = {name: [TaskScore(**t) for t in r["tasks"]] for name, r in evaluated.items()}
-    effect = ""
-    if {"base", "fine-tuned"} <= scores.keys():
-        gain = {field: paired_difference(scores["fine-tuned"], scores["base"], field) for field in ("solved", "runnable", "sized")}
-        effect = (f"Fine-tuned minus base on the same tasks (paired bootstrap, 95%): solved {format_figure(gain['solved'])}, "
-                  f"runnable {format_figure(gain['runnable'])}, right output size {format_figure(gain['sized'])}.")
+                     "programs of the right output size": format_figure(f["sized"])})
+    return rows
+
+
+def _paired_row(figures: dict[str, Any], split: str) -> dict[str, str]:
+    from arcray.arc.scoring import format_figure
+
+    paired = figures.get("paired", {})
+    return {"split": split, **{f"{field}, fine-tuned − base": format_figure(paired[field]) if field in paired else "—"
+                               for field in ("solved", "runnable", "sized")}}
+
+
+def report(out: Path, collected: dict, splits: dict[str, dict[str, Any]], training_method: str,
+           sampling: str = "") -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """report.md: the shared collection, then every figure per split (replicate) and pooled over the splits.
+
+    ``splits`` maps a split's name to {"prepared", "trained", "evaluated"} (the stages' summaries)."""
+    from arcray.arc.replication import goal, pooled_figures, split_figures
+    from arcray.arc.scoring import TaskScore
+
+    scores = {split: {name: [TaskScore(**t) for t in r["tasks"]] for name, r in parts["evaluated"].items()}
+              for split, parts in splits.items()}
+    per_split = {split: split_figures(students) for split, students in scores.items()}
+    pooled = pooled_figures(scores)
+    count = len(splits)
+
+    def counts(students: dict[str, list[TaskScore]]) -> dict[str, tuple[int, int]]:
+        return {name: (sum(s.solved for s in ss), len(ss)) for name, ss in students.items()}
+
+    pooled_counts = {name: (pooled["solved_count"][name], pooled["tasks"][name]) for name in pooled["tasks"]}
     bars = bar_plot(out / "students.png", ["solved (pass@2)", "train-fit", "runnable programs"],
-                    {name: [r["figures"]["solved"]["value"], r["figures"]["train_fit"]["value"], r["figures"]["runnable"]["value"]]
-                     for name, r in evaluated.items()},
-                    title="Base vs fine-tuned student (held-out tasks)", ylabel="share of tasks")
-    kinds = [{"kind": k.removeprefix("arc/"), "examples": n, "in training": prepared.get("by_kind_train", {}).get(k, 0)}
-             for k, n in prepared["by_kind"].items()]
-    rejected = prepared.get("rejected_by_augment") or {}
-    solved = {name: sorted(t["task_id"] for t in r["tasks"] if t["solved"]) for name, r in evaluated.items()}
+                    {name: [pooled[name]["solved"]["value"], pooled[name]["train_fit"]["value"], pooled[name]["runnable"]["value"]]
+                     for name in pooled["tasks"]},
+                    title=f"Base vs fine-tuned student, pooled over {count} held-out split{'s' * (count != 1)}", ylabel="share of tasks")
+    prepared_rows = [{"split": split, **{k: parts["prepared"][k] for k in ("examples", "train", "validation")},
+                      "held-out tasks": len(parts["evaluated"].get("base", {}).get("tasks", [])),
+                      "training tokens": parts["prepared"].get("train_tokens"), "steps": parts["trained"]["steps"],
+                      "final train loss": parts["trained"]["final"].get("train_loss"),
+                      "best eval loss": parts["trained"]["best"]["eval_loss"], "train wall s": parts["trained"].get("wall_s")}
+                     for split, parts in splits.items()]
+    first = next(iter(splits.values()))["prepared"]
+    kinds = [{"kind": k.removeprefix("arc/"), "examples": n, "in training": first.get("by_kind_train", {}).get(k, 0)}
+             for k, n in first["by_kind"].items()]
+    rejected = first.get("rejected_by_augment") or {}
+    solved = [{"split": split, **{name: ", ".join(sorted(t["task_id"] for t in r["tasks"] if t["solved"])) or "none"
+                                  for name, r in parts["evaluated"].items()}} for split, parts in splits.items()]
     sections = [
-        "## Teacher collection\n" + markdown_table([{k: collected[k] for k in ("attempted", "solved", "solved_share", "in_dataset", "failed")}])
+        "## Teacher collection (shared by every split)\n"
+        + markdown_table([{k: collected[k] for k in ("attempted", "solved", "solved_share", "in_dataset", "failed")}])
         + f"\n\nTokens: {collected['usage'].get('total_tokens', 0)}; estimated cost ${collected['estimated_cost_usd']}; "
         f"fitness histogram {collected['fitness']['histogram']}.",
-        "## Dataset (augmentation)\n" + markdown_table([{k: prepared[k] for k in ("examples", "train", "validation", "dropped_over_max_tokens")}
-                                                           | {"dropped over max_train_examples": prepared.get("dropped_over_max_train_examples", 0),
-                                                              "training tokens": prepared.get("train_tokens")}])
-        + "\n\n" + markdown_table(kinds)
-        + ("\n\nRejected in the sandbox: " + "; ".join(f"{k} ({n})" for k, n in rejected.items()) + "." if rejected else ""),
-        training_section(out, trained, f"{training_method} training"),
-        "## Students on the same held-out tasks\n"
-        "Each figure is the share over held-out tasks with its 95% bootstrap interval over tasks. Solved: every test output "
-        "matched by one of two attempts (pass@2) or by the first (pass@1); the attempts are the best two distinct grids of the "
-        "k sampled programs, ranked by the train pairs only. Runnable: the program returned a grid for every train input. "
-        "Right output size: its grids had the expected size on every train input (whether it read the task's size rule). "
+        f"## Students, pooled over {count} held-out split{'s' * (count != 1)}\n"
+        "A replicate is one held-out split (`prepare.seed`): which teacher-solved tasks are held out, so its own training "
+        "set, its own fine-tuned student, and its own held-out tasks, on which both students are scored. Each figure is "
+        "the share over held-out tasks with its 95% interval; pooled figures resample the splits, then the tasks within "
+        "them (arcray/stats.py), so a gain seen on one split only does not get a tight pooled interval. Solved: every "
+        "test output matched by one of two attempts (pass@2) or by the first (pass@1); the attempts are the best two "
+        "distinct grids of the k sampled programs, ranked by the train pairs only. Runnable: the program returned a grid "
+        "for every train input. Right output size: its grids had the expected size on every train input. "
         + (f"Sampling: {sampling}" if sampling else "") + "\n\n"
-        + markdown_table(rows) + ("\n\n" + effect if effect else "")
-        + "\n\nSolved tasks: " + "; ".join(f"{name}: {', '.join(ids) or 'none'}" for name, ids in solved.items())
+        + goal(pooled, count) + "\n\n"
+        + markdown_table(_students_rows(pooled, pooled_counts))
+        + "\n\n" + markdown_table([_paired_row(pooled, "pooled")])
         + "\n\n" + image(bars, out, "students"),
-        "Submissions: `eval-base/submission.json`, `eval-fine-tuned/submission.json`; every sampled program and its raw "
-        f"completion: `eval-*/attempts.jsonl`. Adapter: `{trained['adapter']}`.",
+        "## Per split\n" + markdown_table([row for split, students in scores.items()
+                                            for row in _students_rows(per_split[split], counts(students), split)])
+        + "\n\nFine-tuned minus base on the same tasks (paired, 95%):\n\n"
+        + markdown_table([_paired_row(per_split[split], split) for split in scores] + [_paired_row(pooled, "pooled")])
+        + "\n\nSolved tasks:\n\n" + markdown_table(solved),
+        "## Datasets and training, per split\n" + markdown_table(prepared_rows)
+        + f"\n\nExample kinds ({next(iter(splits))}):\n\n" + markdown_table(kinds)
+        + ("\n\nRejected in the sandbox: " + "; ".join(f"{k} ({n})" for k, n in rejected.items()) + "." if rejected else ""),
+        *(training_section(out, parts["trained"], f"{training_method} training, {split}", plot=f"{split}_loss.png")
+          for split, parts in splits.items()),
+        "Submissions: `split-*/eval-base/submission.json`, `split-*/eval-fine-tuned/submission.json`; every sampled "
+        "program and its raw completion: `split-*/eval-*/attempts.jsonl`. Adapters: "
+        + ", ".join(f"`{parts['trained']['adapter']}`" for parts in splits.values()) + ".",
     ]
-    return write_report(out, "ARC distillation", sections)
+    return write_report(out, "ARC distillation", sections), per_split, pooled
+
+
+def _metrics(per_split: dict[str, Any], pooled: dict[str, Any]) -> dict[str, Any]:
+    """The experiment manifest's headline figures: every split's and the pooled ones, each {value, low, high}."""
+    figures = {**{split: f for split, f in per_split.items()}, "pooled": pooled}
+    return {f"{where}.{who}.{field}": {k: value[k] for k in ("value", "low", "high")}
+            for where, f in figures.items() for who, fields in f.items() if who in ("base", "fine-tuned", "paired")
+            for field, value in fields.items()}
 
 
 def run(args: argparse.Namespace) -> Finished:
@@ -254,16 +340,20 @@ def run(args: argparse.Namespace) -> Finished:
     plan = resolve(config, out)  # every section, before anything runs or is written
     # The experiment's own run: its stages' folders below it, each with its own manifest, linked by reference.
     with StageRun(out, "experiment", config=plan.model_dump(mode="json"), operational=("tracking",),
-                  seeds={"split": plan.prepare.seed, "train": plan.train.seed}) as experiment:
+                  seeds={**{r.name: r.prepare.seed for r in plan.replicates}, "train": plan.train.seed}) as experiment:
         RunDir(out).write_config(plan.model_dump(mode="json"), name=EXPERIMENT_CONFIG)
         collected = collect(plan)
-        prepared = prepare(plan)
-        trained = train(plan)
-        evaluated = evaluate(plan, trained)
-        path = report(out, collected, prepared, trained, evaluated, plan.method, decoding(plan.evaluate))
-        experiment.finish(metrics={f"{name}.{figure}": {k: values[k] for k in ("value", "low", "high")}
-                                   for name, r in evaluated.items() for figure, values in r["figures"].items()},
-                          outputs=["report.md"], exports={"stages": ["collect", "data", "train", "eval-base", "eval-fine-tuned"]})
+        splits = {}
+        for i, replicate in enumerate(plan.replicates, 1):
+            tag = f" [{replicate.name}, {i}/{len(plan.replicates)}]"
+            prepared = prepare(replicate, tag)
+            trained = train(replicate, plan.method, tag)
+            splits[replicate.name] = {"prepared": prepared, "trained": trained,
+                                      "evaluated": evaluate(plan, replicate, trained, tag)}
+        path, per_split, pooled = report(out, collected, splits, plan.method, decoding(plan.evaluate))
+        experiment.finish(metrics=_metrics(per_split, pooled), outputs=["report.md"],
+                          exports={"stages": ["collect"] + [f"{r.name}/{stage}" for r in plan.replicates
+                                                            for stage in ("data", "train", "eval-base", "eval-fine-tuned")]})
     return Finished(f"report: {path}")
 
 

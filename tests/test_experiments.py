@@ -19,7 +19,8 @@ import self_consistency  # noqa: E402
 @pytest.mark.parametrize("module,name", [(arc_distillation, "arc_distillation.yaml"), (arc_distillation, "main_arc.yaml"),
                                          (arc_distillation, "arc_distillation_cpu.yaml"),
                                          (self_consistency, "self_consistency.yaml"), (self_consistency, "main_sc.yaml"),
-                                         (self_consistency, "self_consistency_cpu.yaml")])
+                                         (self_consistency, "self_consistency_cpu.yaml"),
+                                         (self_consistency, "self_consistency_1b2_cpu.yaml")])
 def test_shipped_configs_load_with_and_without_smoke(module, name):
     path = ROOT / "experiments" / "configs" / name
     config = load_experiment_config(path, module.KEYS)
@@ -29,14 +30,14 @@ def test_shipped_configs_load_with_and_without_smoke(module, name):
     for loaded in (config, smoke):  # every section is a valid stage config before anything runs
         resolved = module.resolve(loaded, Path("/tmp/arcray-resolve-check"))
         if not isinstance(resolved, dict):  # the ARC experiment resolves to one typed model of its stage configs
-            resolved = resolved.model_dump(mode="json")
+            resolved = {**resolved.model_dump(mode="json"), "train": resolved.train.model_dump(mode="json")}
         assert resolved["train"]["lora_r"] >= 1 and resolved["measure" if module is self_consistency else "collect"]
 
 
 def test_unknown_key_names_the_keys(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("out: x\ntrian: {}\n")
-    with pytest.raises(ConfigError, match=r"unknown key 'trian' \(did you mean 'train'\?\); the keys are out, teacher"):
+    with pytest.raises(ConfigError, match=r"unknown key 'trian' \(did you mean 'train'\?\); the keys are out, replicates, teacher"):
         load_experiment_config(path, arc_distillation.KEYS)
 
 
@@ -83,6 +84,17 @@ def test_a_typo_or_bad_value_in_any_section_stops_the_run_before_the_first_stage
     assert not out.exists()  # nothing ran, nothing was written
 
 
+@pytest.mark.parametrize("value", [0, "two", 2.5])
+def test_replicates_must_be_a_whole_number(tmp_path, capsys, value):
+    import yaml
+
+    path = write_config(tmp_path, "sc")
+    path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "replicates": value}))
+    assert self_consistency.main(["--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "replicates:" in error and "write e.g. replicates: 2" in error and len(error.splitlines()) == 1, error
+
+
 def test_the_resolved_experiment_config_is_written_first_with_the_teacher_auto_chose(tmp_path, capsys, monkeypatch):
     import json
 
@@ -93,10 +105,23 @@ def test_the_resolved_experiment_config_is_written_first_with_the_teacher_auto_c
     assert arc_distillation.main(["--config", str(path), "--out", str(out)]) == 2  # stage 1 fails on the task source
     assert "no task source" in capsys.readouterr().err
     resolved = json.loads((out / "experiment_config.json").read_text())
-    assert resolved["collect"]["teacher"]["backend"] == "search" and resolved["train"]["lora_r"] == 16
+    first, second = resolved["replicates"]  # one per held-out split, the collection shared
+    assert resolved["collect"]["teacher"]["backend"] == "search" and first["train"]["lora_r"] == 16
     assert resolved["evaluate"]["held_out"] == 0 and resolved["evaluate"]["select_by"] == "train"
     assert resolved["evaluate"]["population"] == 8 and resolved["evaluate"]["grammar"] == "arcdsl"
-    assert resolved["prepare"]["render"]["prompt"] == "compact"
+    assert first["prepare"]["render"]["prompt"] == "compact"
+    assert (first["prepare"]["seed"], second["prepare"]["seed"]) == (100, 101)
+    assert second["prepare"]["sources"] == [str(out / "collect")] and second["train"]["data"] == str(out / "split-101" / "data")
+
+
+@pytest.mark.parametrize("value,expected", [(0, "replicates: 0 is not a whole number from 1 to 20"),
+                                            ("two", "replicates: 'two' is not a whole number"),
+                                            (True, "replicates: True is not")])
+def test_replicates_is_a_count_of_held_out_splits(value, expected):
+    config = load_experiment_config(ROOT / "experiments" / "configs" / "main_arc.yaml", arc_distillation.KEYS)
+    assert arc_distillation.split_seeds({**config, "replicates": 3}) == [100, 101, 102]
+    with pytest.raises(ConfigError, match=expected):
+        arc_distillation.split_seeds({**config, "replicates": value})
 
 
 def test_set_changes_one_value_of_an_experiment_run(tmp_path):

@@ -104,7 +104,13 @@ def test_submitted_experiments_write_their_reports(ray_head, tmp_path, script, c
     assert "| base " in report  # both reports compare the base with the trained student
     for image in [line.split("(")[-1].rstrip(")") for line in report.splitlines() if line.startswith("![")]:
         assert (out / image).is_file(), image
-    assert (out / "train" / "adapter" / "adapter_config.json").is_file()
+    adapters = sorted(out.glob("split-*/train/adapter/adapter_config.json"))
+    if script == "arc_distillation.py":  # one student per held-out split (replicate), the collection shared
+        assert [a.parts[-4] for a in adapters] == ["split-100", "split-101"], adapters
+        assert "pooled over 2 held-out splits" in report and "| split-101 | fine-tuned |" in report
+        assert (out / "collect" / "manifest.json").is_file() and not (out / "split-101" / "collect").exists()
+    else:
+        assert (out / "train" / "adapter" / "adapter_config.json").is_file()
 
 
 def test_token_auth_stays_on(ray_head):
