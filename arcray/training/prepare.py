@@ -60,6 +60,10 @@ class PrepareConfig(BaseModel):
                                            "training budget")
     solved_share: float = Field(0.5, ge=0.0, le=1.0, description="with max_train_examples: the share kept for the teacher's "
                                 "own solutions, the program distribution the held-out tasks come from")
+    own_shown: float = Field(1.0, ge=0.0, le=1.0, description="with render.exemplars: the share of training examples whose own "
+                             "answer is put among the listed programs (seeded per example); the rest list the nearest "
+                             "programs as a held-out task's prompt does, which has its answer there only when another "
+                             "task shares it")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="where the run's params, metrics and artifacts are logged")
 
 
@@ -130,25 +134,28 @@ def arc_examples(collection: Collection, config: PrepareConfig) -> tuple[list[di
                         docstrings=docstrings)
         by_task = {t.id: a for t, a in pairs}
         for made in augmented.examples:
-            examples.append(_chat_example(made, by_task[made.source], config.render, len(examples), source))
+            examples.append(_chat_example(made, by_task[made.source], config, len(examples), source))
         # A solver at or above the threshold that does not fit every train pair: the plan's dataset keeps it as written.
         derived_solved = {m.source for m in augmented.examples if m.kind == "solved"}
         for task, attempt in pairs:
             if attempt.verified(threshold) and task.id not in derived_solved:
                 made = Derived("solved", task.id, task, attempt.solver_code or "", "the teacher's solver as recorded")
-                examples.append(_chat_example(made, attempt, config.render, len(examples), source))
+                examples.append(_chat_example(made, attempt, config, len(examples), source))
         for reason, count in augmented.rejected.items():
             rejected[reason] = rejected.get(reason, 0) + count
     return examples, rejected
 
 
-def _chat_example(made: Derived, attempt: Attempt, render: RenderConfig, number: int, source: str) -> dict[str, Any]:
+def _chat_example(made: Derived, attempt: Attempt, config: PrepareConfig, number: int, source: str) -> dict[str, Any]:
+    render = config.render
     spec = attempt.analyst_spec if made.kind == "solved" and render.prompt == "full" else ""
-    # Its own answer is listed among the exemplars (never its source task's other programs): the student learns to choose.
-    own = program_steps(made.code)
-    messages = prompts.programmer_prompt(made.task, "", render, own=own if in_language(own) else None, exclude=(made.source,))
-    messages.append({"role": "assistant", "content": assistant_answer(spec, made.code)})
     suffix = "" if made.kind == "solved" else f"/{made.kind}/{number}"
+    # Its own answer listed among the exemplars (never its source task's other programs) teaches choosing; left to
+    # the nearest programs alone (own_shown < 1), the prompt is a held-out task's, whose answer is rarely listed.
+    own = program_steps(made.code)
+    listed = in_language(own) and _draw(f"{config.seed}:own:arc/{made.source}{suffix}") < config.own_shown
+    messages = prompts.programmer_prompt(made.task, "", render, own=own if listed else None, exclude=(made.source,))
+    messages.append({"role": "assistant", "content": assistant_answer(spec, made.code)})
     return {"id": f"arc/{made.source}{suffix}", "group": f"arc/{made.source}", "kind": f"arc/{made.kind}",
             "messages": messages, "fitness": attempt.fitness if made.kind == "solved" else None, "source": source,
             "derivation": made.how}
@@ -170,6 +177,11 @@ def sc_examples(path: Path) -> list[dict[str, Any]]:
             "fitness": None, "source": str(path),
         })
     return examples
+
+
+def _draw(key: str) -> float:
+    """A uniform number in [0, 1) fixed by ``key``: seeded choices that do not depend on the order examples come in."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64
 
 
 def in_validation(group: str, fraction: float, seed: int) -> bool:

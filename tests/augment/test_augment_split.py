@@ -130,3 +130,33 @@ def test_exemplars_come_from_the_training_side_and_a_training_prompt_lists_its_o
     for task in load_tasks("arc1/train", ids=sorted(held_out)):
         listed = prompts.programmer_prompt(task, "", render)[-1]["content"].split(HEADING, 1)[1]
         assert len(listed.strip().split("\n\n")) == 3
+
+
+def test_with_own_shown_zero_a_training_prompt_is_rendered_as_a_held_out_tasks_is(collection):
+    """``own_shown``: the share of training prompts that list their own answer; the rest list the nearest programs
+    only, exactly the prompt evaluation renders for a held-out task (seeded per example, the same on a re-run)."""
+    from arcray.arc.exemplars import HEADING, POOL_FILE
+    from arcray.civilization import prompts
+
+    def rows(name, share):
+        config = PrepareConfig(sources=[collection / "collect"], out=collection / name, val_fraction=0.3, seed=0,
+                               own_shown=share, render=RenderConfig(prompt="compact", test_inputs=False, exemplars=3),
+                               augment=AugmentConfig(symmetries=1, colour_permutations=0, hindsight=0, synthetic=0))
+        run_prepare(config)
+        render = config.render.model_copy(update={"exemplar_pool": str(collection / name / POOL_FILE)})
+        return render, [json.loads(line) for line in (collection / name / "train.jsonl").read_text().splitlines()]
+
+    render, never = rows("own-never", 0.0)
+    tasks = {t.id: t for t in load_tasks("arc1/train", ids=TASKS)}
+    solved = [row for row in never if row["kind"] == "arc/solved"]
+    assert solved
+    for row in solved:  # the teacher's own solutions: their prompt is the evaluation prompt of their task
+        task = tasks[row["id"].removeprefix("arc/")]
+        assert row["messages"][:-1] == prompts.programmer_prompt(task, "", render), row["id"]
+    _, always = rows("own-always", 1.0)
+    _, half = rows("own-half", 0.5)
+    assert [r["messages"] for r in half] == [r["messages"] for r in rows("own-half-again", 0.5)[1]]  # seeded
+    differs = sum(a["messages"] != n["messages"] for a, n in zip(always, never))
+    assert differs and 0 < sum(h["messages"] == a["messages"] for h, a in zip(half, always)) < len(half)
+    assert len(always) == len(never) == len(half)
+    assert all(HEADING in r["messages"][-2]["content"] for r in never)
