@@ -9,6 +9,10 @@ prepare → train (LoRA / QLoRA on Ray Train) → consistency after, on the same
     ray job submit --working-dir . -- python experiments/self_consistency.py --config experiments/configs/self_consistency.yaml
 
 Each step writes its own folder under ``out`` and resumes when re-run.
+
+``replicates: K`` measures K disjoint ranges of held-out prompts (replicate r takes the range after
+replicate r-1's, and samples with seed r), before and after one shared training run; report.md gives
+every figure per replicate and pooled, with 95% intervals (arcray.consistency.replicates).
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from arcray.consistency.records import SAMPLES, samples_from_json
+from arcray.consistency.records import FAILURES, SAMPLES, samples_from_json
 from arcray.consistency import DatasetSpec, load_problems
 from arcray.consistency.reference import reference_records
 from arcray.consistency.gates import evaluate_gates, format_gates, scoreboard
+from arcray.consistency import replicates as reps
 from arcray.errors import ConfigError
 from arcray.experiment import EXPERIMENT_CONFIG, Finished, load_experiment_config, run_script, section
 from arcray.llm.types import DEFAULT_TEMPERATURE
@@ -36,15 +41,15 @@ from arcray.report import bar_plot, image, markdown_table, training_section, wri
 from arcray.training.prepare import PrepareConfig, run_prepare
 from arcray.validation import build_config
 
-KEYS = ("out", "student", "warmup", "measure", "generate", "sampling", "train", "tracking")
+KEYS = ("out", "student", "warmup", "replicates", "measure", "generate", "sampling", "train", "tracking")
 SMOKE = {  # every stage runs, on as little as still says something: it is CI's end-to-end run of the experiment
-    "measure": {"math": {"source": "arith", "split": "heldout", "seed": 0, "limit": 2}, "code": None, "n": 3,
-                "max_new_tokens": 64},
-    "generate": {"math": {"source": "arith", "split": "train", "seed": 0, "limit": 8}, "code": None, "max_new_tokens": 64},
+    "measure": {"code": None, "n": 3, "max_new_tokens": 64},
+    "generate": {"code": None, "max_new_tokens": 64},
     "train": {"epochs": 1, "grad_accum": 1, "load_in_4bit": False},
 }
+SMOKE_LIMITS = {"measure": 2, "generate": 8}  # prompts per replicate / in all, of the configured math dataset
 SMOKE_WARMUP = {"data": {"limit": 8}, "train": {"epochs": 1}}
-METRICS = ("consistency", "distinct_responses", "tie_rate", "accuracy", "maj_accuracy")
+METRICS = ("consistency", "distinct_responses", "tie_rate", "accuracy", "maj_accuracy", "pass_at_n")
 CATEGORIES = ("math", "code")
 
 
@@ -60,6 +65,20 @@ class Measure(BaseModel):
     max_new_tokens: int = 384
 
 
+class Failures(BaseModel):
+    """``generate.failures``: phase 1B.2. The training prompts are measured first (n samples at T); only
+    the failures (wrong majority, or consistency below the threshold) are answered, ``samples_per_prompt``
+    times at the category's generate temperature."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = 8
+    temperature: float = DEFAULT_TEMPERATURE
+    samples_per_prompt: int = 5
+    majority_only: bool = True
+    correct_only: bool = False
+
+
 class Generate(BaseModel):
     """The ``generate`` section: training prompts per category, answered at the plan's temperatures."""
 
@@ -68,6 +87,7 @@ class Generate(BaseModel):
     math: dict[str, Any] | None = None
     code: dict[str, Any] | None = None
     max_new_tokens: int = 384
+    failures: Failures | None = None
 
 
 class Warmup(BaseModel):
@@ -79,20 +99,63 @@ class Warmup(BaseModel):
     train: dict[str, Any] = {}
 
 
-def measure_configs(config: dict[str, Any], out: Path, student: dict[str, Any], label: str) -> dict[str, ConsistencyConfig]:
+def replicate_count(config: dict[str, Any]) -> int:
+    value = config.get("replicates", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise ConfigError(f"replicates: {value!r} is not a whole number from 1 to 100; write e.g. replicates: 2")
+    return value
+
+
+def measure_configs(config: dict[str, Any], out: Path, student: dict[str, Any], label: str) -> dict[str, list[ConsistencyConfig]]:
+    """Per category, one run per replicate: replicate r takes the r-th range of ``limit`` held-out prompts
+    after ``offset`` and samples with seed r."""
     settings = build_config(Measure, "measure", **section(config, "measure"))
-    return {category: ConsistencyConfig.build(
-        student=student, dataset=getattr(settings, category), n=settings.n, temperature=settings.temperature,
-        max_new_tokens=settings.max_new_tokens, out=out / label / category, tracking=tracking_config(config, out),
-        **section(config, "sampling"))
-        for category in CATEGORIES if getattr(settings, category)}
+    k = replicate_count(config)
+    runs = {}
+    for category in CATEGORIES:
+        dataset = getattr(settings, category)
+        if not dataset:
+            continue
+        if k > 1 and not dataset.get("limit"):
+            raise ConfigError(f"measure.{category}: {k} replicates take disjoint ranges of prompts; give it a limit "
+                              "(prompts per replicate)")
+        runs[category] = [ConsistencyConfig.build(
+            student=student, dataset={**dataset, "offset": dataset.get("offset", 0) + r * (dataset.get("limit") or 0)},
+            n=settings.n, temperature=settings.temperature, max_new_tokens=settings.max_new_tokens, seed=r,
+            out=out / label / f"rep-{r}" / category, tracking=tracking_config(config, out), **section(config, "sampling"))
+            for r in range(k)]
+    return runs
 
 
 def generate_configs(config: dict[str, Any], out: Path, student: dict[str, Any]) -> dict[str, GenerateConfig]:
+    """Per category, the sc-generate run; with ``failures`` (phase 1B.2) it answers the failures of
+    :func:`failure_configs`' runs only."""
     settings = build_config(Generate, "generate", **section(config, "generate"))
-    return {category: GenerateConfig.build(
-        student=student, dataset=getattr(settings, category), max_new_tokens=settings.max_new_tokens,
-        out=out / "generate" / category, tracking=tracking_config(config, out), **section(config, "sampling"))
+    failures = settings.failures
+    runs = {}
+    for category in CATEGORIES:
+        dataset = getattr(settings, category)
+        if not dataset:
+            continue
+        selection = {}
+        if failures:
+            dataset = {"source": f"run:{out / 'failures' / category / FAILURES}"}
+            selection = failures.model_dump(include={"samples_per_prompt", "majority_only", "correct_only"})
+        runs[category] = GenerateConfig.build(
+            student=student, dataset=dataset, max_new_tokens=settings.max_new_tokens, out=out / "generate" / category,
+            tracking=tracking_config(config, out), **selection, **section(config, "sampling"))
+    return runs
+
+
+def failure_configs(config: dict[str, Any], out: Path, student: dict[str, Any]) -> dict[str, ConsistencyConfig]:
+    """Phase 1B.2's first step: the training prompts measured, for their failures.jsonl ({} without ``failures``)."""
+    settings = build_config(Generate, "generate", **section(config, "generate"))
+    if not settings.failures:
+        return {}
+    return {category: ConsistencyConfig.build(
+        student=student, dataset=getattr(settings, category), n=settings.failures.n,
+        temperature=settings.failures.temperature, max_new_tokens=settings.max_new_tokens, out=out / "failures" / category,
+        tracking=tracking_config(config, out), **section(config, "sampling"))
         for category in CATEGORIES if getattr(settings, category)}
 
 
@@ -116,7 +179,10 @@ def resolve(config: dict[str, Any], out: Path) -> dict[str, Any]:
             "train": TrainConfig.build(data=out / "warmup" / "data", model=student.get("model", ""), out=out / "warmup" / "train",
                                        data_later=True, **{**warmup.train, "merge": True}).model_dump(mode="json"),
         }
-    resolved["measure"] = {c: m.model_dump(mode="json") for c, m in measure_configs(config, out, student, "before").items()}
+    resolved["replicates"] = replicate_count(config)
+    resolved["measure"] = {c: [m.model_dump(mode="json") for m in runs]
+                           for c, runs in measure_configs(config, out, student, "before").items()}
+    resolved["failures"] = {c: f.model_dump(mode="json") for c, f in failure_configs(config, out, student).items()}
     resolved["generate"] = {c: g.model_dump(mode="json") for c, g in generate_configs(config, out, student).items()}
     if not resolved["generate"]:
         raise ConfigError("generate: no category to generate answers for; give generate.math or generate.code")
@@ -144,16 +210,41 @@ def warm_start(config: dict[str, Any], out: Path) -> tuple[dict[str, Any], dict[
     return {**config["student"], "model": trained["merged"]}, trained
 
 
-def measure(config: dict[str, Any], out: Path, student: dict[str, Any], label: str) -> dict[str, dict[str, Any]]:
-    summaries = {}
-    for category, settings in measure_configs(config, out, student, label).items():
-        print(f"[{label}] consistency on held-out {category.upper()}: n={settings.n} at T={settings.temperature}", flush=True)
-        summaries[category] = run_consistency(settings)
+def measure(config: dict[str, Any], out: Path, student: dict[str, Any], label: str) -> dict[str, list[dict[str, Any]]]:
+    """Per category, each replicate's summary."""
+    summaries: dict[str, list[dict[str, Any]]] = {}
+    for category, runs in measure_configs(config, out, student, label).items():
+        for r, settings in enumerate(runs):
+            print(f"[{label}] consistency on held-out {dataset_name(settings.dataset.source)} (replicate {r}): "
+                  f"n={settings.n} at T={settings.temperature}", flush=True)
+            summaries.setdefault(category, []).append({**run_consistency(settings), "out": str(settings.out)})
     return summaries
+
+
+def dataset_name(source: str) -> str:
+    """What a report calls a dataset: the source's name (arith-1step, humaneval, gsm8k), or a file's stem."""
+    name, sep, rest = source.partition(":")
+    return name if sep or "/" not in source and "." not in source else Path(source).stem
+
+
+def compare(stages: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, dict[str, Any]]:
+    """Per category: before against after, per replicate and pooled (arcray.consistency.replicates)."""
+    return {category: reps.compare([_metrics(s["out"]) for s in stages["before"][category]],
+                                   [_metrics(s["out"]) for s in stages["after"][category]], seed=0)
+            for category in stages["before"]}
+
+
+def _metrics(folder: str) -> dict[str, dict[str, Any]]:
+    run = RunDir(Path(folder))
+    return reps.stage_records([samples_from_json(run.read_records(SAMPLES), where=str(run.file(SAMPLES)))])[0]
 
 
 def generate(config: dict[str, Any], out: Path, student: dict[str, Any]) -> list[Path]:
     files = []
+    for category, settings in failure_configs(config, out, student).items():
+        print(f"[failures] {category.upper()} training prompts: n={settings.n} at T={settings.temperature}, "
+              "for their failures (phase 1B.2)", flush=True)
+        run_consistency(settings)
     for category, settings in generate_configs(config, out, student).items():
         print(f"[generate] {category.upper()} answers at the plan's generate temperature", flush=True)
         run_sc_generate(settings)
@@ -184,44 +275,59 @@ def train_once(folder: Path, sources: Callable[[], list[Path]], model: str, fiel
     return run_training(TrainConfig.build(**settings.model_dump()))
 
 
-def report(out: Path, stages: dict[str, dict], trainings: dict[str, dict], gates_before: str, gates_after: str) -> Path:
-    """report.md: every measured stage (base, before, after) per category, the training runs, the gates."""
+def report(out: Path, stages: dict[str, dict], trainings: dict[str, dict], gates_before: str, gates_after: str,
+           comparison: dict[str, dict[str, Any]] | None = None) -> Path:
+    """report.md: the goal, before against after with intervals (per replicate and pooled), every measured
+    stage (base, before, after) per dataset and replicate, the training runs, the gates."""
     rows = []
     categories = list(stages["before"])
     at = measured_at(stages)
+    names = {c: dataset_name(stages["before"][c][0]["dataset"]) for c in categories}
     for category in categories:
         for when, summaries in stages.items():
-            m = summaries[category]["metrics"]
-            rows.append({"category": category.upper(), "when": when, **{k: m.get(k) for k in METRICS},
-                         "prompts": summaries[category]["prompts"]})
+            for r, summary in enumerate(summaries[category]):
+                m = summary["metrics"]
+                rows.append({"dataset": names[category], "replicate": r, "when": when, **{k: m.get(k) for k in METRICS},
+                             "prompts": summary["prompts"]})
     charts = []
     shown = ("consistency", "tie_rate", "accuracy")
     for category in categories:
+        pooled = {when: reps.stage_means(s[category], shown) for when, s in stages.items()}
         chart = bar_plot(out / f"{category}_before_after.png", list(shown),
-                         {when: [s[category]["metrics"].get(k) or 0.0 for k in shown] for when, s in stages.items()},
-                         title=f"{category.upper()}: held-out prompts at {at}", ylabel="share",
+                         {when: [v.get(k) or 0.0 for k in shown] for when, v in pooled.items()},
+                         title=f"{names[category]}: held-out prompts at {at}", ylabel="share",
                          reference={"consistency": 0.40} if category == "math" else None)
-        charts.append(image(chart, out, f"{category} before and after"))
+        charts.append(image(chart, out, f"{names[category]} before and after"))
     legend = ("base: the configured student; before: the model phase 1B starts from (after the warm start); "
               "after: that model with the self-consistency adapter." if "base" in stages else "")
+    intervals = [reps.markdown(comparison[c], names[c]) for c in categories if comparison and c in comparison]
     sections = [
-        f"## Before and after (held-out prompts, n samples at {at})\n" + legend + "\n\n" + markdown_table(rows),
+        *([f"## Goal, and before against after with 95% intervals (n samples at {at})\n"
+           "Each interval is a bootstrap over prompts (pooled: over replicates, then prompts); a difference is "
+           "after minus before on the same prompt. A replicate is another range of held-out prompts sampled with "
+           "its own seed; the trained adapter is shared.\n\n" + "\n\n".join(intervals)] if intervals else []),
+        f"## Every measured run (held-out prompts, n samples at {at})\n" + legend + "\n\n" + markdown_table(rows),
         "\n\n".join(charts),
         *(training_section(out, trained, title, plot=f"{name}_loss.png") for name, (title, trained) in trainings.items()),
         "## Gates before\n```\n" + gates_before + "\n```",
         "## Gates after\n```\n" + gates_after + "\n```",
     ]
-    return write_report(out, "Self-consistency distillation (phase 1B.1)", sections)
+    phase = "1B.2" if (out / "failures").is_dir() else "1B.1"
+    return write_report(out, f"Self-consistency distillation (phase {phase})", sections)
 
 
 def measured_at(stages: dict[str, dict]) -> str:
     """The temperature the measured runs were sampled at, as their summaries record it: "T=0.5" ("T=0.5/0.7" if they differ)."""
-    used = sorted({s["temperature"] for summaries in stages.values() for s in summaries.values()})
+    used = sorted({s["temperature"] for summaries in stages.values() for runs in summaries.values() for s in runs})
     return "T=" + "/".join(f"{t:g}" for t in used)
 
 
 def run(args: argparse.Namespace) -> Finished:
     config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None, getattr(args, "overrides", ()))
+    if args.smoke_test:
+        for name, limit in SMOKE_LIMITS.items():
+            if config[name].get("math"):
+                config[name]["math"] = {**config[name]["math"], "limit": min(config[name]["math"].get("limit") or limit, limit)}
     if args.smoke_test and config.get("warmup"):
         config["warmup"] = {k: {**config["warmup"].get(k, {}), **v} for k, v in SMOKE_WARMUP.items()}
     out = Path(args.out or config["out"])
@@ -237,14 +343,20 @@ def run(args: argparse.Namespace) -> Finished:
         trained = train(config, out, student, generate(config, out, student))
         trainings["train"] = ("Phase 1B.1: LoRA on self-consistency data", trained)
         stages["after"] = measure(config, out, {**student, "adapter": trained["adapter"]}, "after")
-        gates_before = format_gates(evaluate_gates(_board(out / "before")))
-        gates_after = format_gates(evaluate_gates(_board(out / "after")))
+        names = {c: dataset_name(runs[0]["dataset"]) for c, runs in stages["before"].items()}
+        gates_before = format_gates(evaluate_gates(_board(stages["before"])), measured=names)
+        gates_after = format_gates(evaluate_gates(_board(stages["after"])), measured=names)
         print("gates after training:\n" + gates_after, flush=True)
-        path = report(out, stages, trainings, gates_before, gates_after)
-        experiment.finish(metrics={f"{when}.{category}.{k}": v for when, summaries in stages.items()
-                                   for category, summary in summaries.items()
-                                   for k, v in summary["metrics"].items() if isinstance(v, (int, float))},
-                          outputs=["report.md"])
+        comparison = compare(stages)
+        for category, result in comparison.items():
+            print(reps.goal_line(result["goal"], names[category]), flush=True)
+        path = report(out, stages, trainings, gates_before, gates_after, comparison)
+        metrics = {f"{when}.{category}.rep-{r}.{k}": v for when, summaries in stages.items()
+                   for category, runs in summaries.items() for r, summary in enumerate(runs)
+                   for k, v in summary["metrics"].items() if isinstance(v, (int, float))}
+        for category, result in comparison.items():
+            metrics.update(reps.flat_metrics(result, names[category]))
+        experiment.finish(metrics=metrics, outputs=["report.md"])
     return Finished(f"report: {path}")
 
 
@@ -253,12 +365,10 @@ def main(argv: list[str] | None = None) -> int:
                       config=Path("experiments/configs/self_consistency.yaml"), smoke_test="a few prompts, one epoch: minutes")
 
 
-def _board(folder: Path) -> dict[str, dict[str, Any]]:
-    per_prompt = []
-    for samples in sorted(folder.glob(f"*/{SAMPLES}")):
-        records = samples_from_json(RunDir(samples.parent).read_records(SAMPLES), where=str(samples))
-        per_prompt += [(s.category, s.metrics) for s in records]
-    return scoreboard(per_prompt)
+def _board(stage: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Every prompt of every replicate of one stage, pooled, for the gates."""
+    return scoreboard((category, m) for category, runs in stage.items() for summary in runs
+                      for m in _metrics(summary["out"]).values())
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ exemplars and in the whole pool. Reads only the run's records: nothing is sample
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from arcray.arc.attempt import attempts_from_json

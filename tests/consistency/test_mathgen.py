@@ -1,4 +1,7 @@
-"""The built-in MATH generator: seeded, verified, GSM8K-shaped, and splittable without overlap."""
+"""The built-in MATH generators (arith, arith-1step): seeded, verified, GSM8K-shaped, and splittable without overlap."""
+
+import itertools
+import re
 
 from arcray.consistency import DatasetSpec, in_heldout, load_problems, math_problem, math_problems
 from arcray.consistency.extract import extract_number
@@ -31,3 +34,28 @@ def test_problems_as_a_dataset():
     first = problems[0]
     assert first.category == "math" and first.reference == str(math_problem(2, 5).answer)
     assert first.prompt[0]["role"] == "user" and "####" in first.prompt[0]["content"]
+
+
+def test_one_step_family_is_seeded_split_and_verified():
+    from arcray.consistency.onestep import iter_one_step_problems, one_step_problem
+
+    assert one_step_problem(0, 7) == one_step_problem(0, 7) != one_step_problem(1, 7)
+    train = list(itertools.islice(iter_one_step_problems(0, "train"), 1500))
+    heldout = list(itertools.islice(iter_one_step_problems(0, "heldout"), 120))
+    assert all(in_heldout(p.question) for p in heldout) and not {p.question for p in train} & {p.question for p in heldout}
+    assert len({p.question for p in heldout}) == len(heldout)  # a range never repeats a prompt
+    for problem in heldout + train[:200]:
+        verify(problem)
+        a, op, b = _OPERANDS.search(problem.solution).groups()
+        assert op == "+" and problem.answer == int(a) + int(b)
+
+
+def test_one_step_family_as_a_dataset_with_short_prompts():
+    problems = load_problems(DatasetSpec(source="arith-1step", split="heldout", offset=2, limit=3, seed=0))
+    assert len(problems) == 3 and all(p.id.startswith("arith-1step-0-") for p in problems)
+    text = problems[0].prompt[0]["content"]
+    assert "####" in text and "step by step" not in text
+    assert extract_number(problems[0].solution) == problems[0].reference
+
+
+_OPERANDS = re.compile(r"<<(\d+)([+-])(\d+)=")

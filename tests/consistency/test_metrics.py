@@ -23,7 +23,7 @@ def values(responses, problem=MATH):
 def test_unanimous_and_right():
     v = values(["so it is 12\n#### 12"] * 10)
     assert v == {"consistency": 1.0, "distinct_responses": 1.0, "distinct_answers": 1.0, "tie_rate": 0.0,
-                 "accuracy": 1.0, "maj_accuracy": 1.0}
+                 "accuracy": 1.0, "maj_accuracy": 1.0, "pass_at_n": 1.0}
 
 
 def test_same_answer_in_different_words_is_consistent_but_distinct_responses_count_words():
@@ -44,6 +44,8 @@ def test_two_way_tie_and_first_given_wins():
     assert s.vote.tie and s.vote.majority == "7" and s.vote.top_count == 4
     v = values(["#### 7"] * 4 + ["#### 12"] * 4 + ["#### 3"] * 2)
     assert v["consistency"] == 0.4 and v["accuracy"] == 0.4 and v["maj_accuracy"] == 0.0
+    assert v["pass_at_n"] == 1.0  # one right sample is enough for pass@n
+    assert values(["#### 7"] * 3)["pass_at_n"] == 0.0
 
 
 def test_clear_majority_is_no_tie():
@@ -61,7 +63,7 @@ def test_no_answer_never_agrees():
 def test_without_reference_accuracy_is_not_measured():
     creative = Problem(id="c1", category="creativity", prompt="a poem")
     v = values(["Roses.", "roses", "Violets"], creative)
-    assert v["accuracy"] is None and v["maj_accuracy"] is None
+    assert v["accuracy"] is None and v["maj_accuracy"] is None and v["pass_at_n"] is None
     assert v["consistency"] == pytest.approx(2 / 3) and v["distinct_responses"] == 3.0
 
 

@@ -40,8 +40,9 @@ def test_the_run_report_prints_the_configured_temperature():
 
 def test_the_experiment_report_prints_the_temperature_its_runs_used(tmp_path):
     module = experiment_script()
-    stages = {when: {"math": summary(0.5)} for when in ("before", "after")}
+    stages = {when: {"math": [summary(0.5), summary(0.5)]} for when in ("before", "after")}  # two replicates
     text = module.report(tmp_path, stages, {}, "gates before", "gates after").read_text()
     assert "n samples at T=0.5" in text and "T=0.7" not in text
-    mixed = {"before": {"math": summary(0.5)}, "after": {"math": summary(0.7)}}
+    assert "| arith | 1 | after |" in text  # rows name the dataset measured and the replicate
+    mixed = {"before": {"math": [summary(0.5)]}, "after": {"math": [summary(0.7)]}}
     assert module.measured_at(mixed) == "T=0.5/0.7"
