@@ -40,6 +40,7 @@ SMOKE = {
     "train": {"epochs": 1, "max_length": 1024, "load_in_4bit": False, "merge": False},
     "evaluate": {"held_out": 2, "limit": 2, "max_generations": 1, "population": 2, "max_new_tokens": 128},
 }
+SMOKE_REPLICATES = 2  # CI's end-to-end run goes through two held-out splits and the pooled report
 KEYS = ("out", "replicates", "teacher", "gemini_teacher", "search_teacher", "collect", "prepare", "train", "evaluate",
         "tracking")
 MAX_REPLICATES = 20
@@ -336,6 +337,8 @@ def _metrics(per_split: dict[str, Any], pooled: dict[str, Any]) -> dict[str, Any
 
 def run(args: argparse.Namespace) -> Finished:
     config = load_experiment_config(args.config, KEYS, SMOKE if args.smoke_test else None, getattr(args, "overrides", ()))
+    if args.smoke_test:
+        config["replicates"] = SMOKE_REPLICATES
     out = Path(args.out or config["out"])
     plan = resolve(config, out)  # every section, before anything runs or is written
     # The experiment's own run: its stages' folders below it, each with its own manifest, linked by reference.
