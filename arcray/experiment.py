@@ -158,6 +158,15 @@ def load_experiment_config(path, keys, smoke: dict | None = None, overrides: lis
     return config
 
 
+def replicate_count(config: dict, *, maximum: int, what: str) -> int:
+    """The config's ``replicates`` (1 when absent): a whole number from 1 to ``maximum``, or one line naming the fix."""
+    value = config.get("replicates", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise ConfigError(f"replicates: {value!r} is not a whole number from 1 to {maximum}; write e.g. replicates: 2 "
+                          f"(how many {what})")
+    return value
+
+
 def section(config: dict, name: str) -> dict:
     """``config[name]`` as a mapping ({} when absent); one line when it is something else."""
     value = config.get(name)

@@ -29,8 +29,8 @@ def pooled_figure(groups: Sequence[Sequence[float]], *, seed: int = 0) -> dict[s
     data = [np.asarray(g, dtype=float) for g in groups if len(g)]
     if not data:
         return {"value": 0.0, "low": 0.0, "high": 0.0}
-    value = float(np.concatenate(data).mean())
     everything = np.concatenate(data)
+    value = float(everything.mean())
     if np.all(everything == everything[0]):
         return {"value": round(value, 4), "low": round(value, 4), "high": round(value, 4)}  # every resample is the point
     rng = np.random.default_rng(seed)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError, ConfigError
-from arcray.experiment import EXPERIMENT_CONFIG, Finished, load_experiment_config, run_script, section
+from arcray.experiment import EXPERIMENT_CONFIG, Finished, load_experiment_config, replicate_count, run_script, section
 from arcray.llm.registry import student_config
 from arcray.pipelines.collect import CollectConfig, run_collect
 from arcray.pipelines.evaluate import STUDENT_EVOLUTION, EvaluateConfig, run_evaluate
@@ -96,10 +96,7 @@ def collect_config(config: dict[str, Any], out: Path) -> CollectConfig:
 
 def split_seeds(config: dict[str, Any]) -> list[int]:
     """The replicates' held-out splits: ``replicates`` consecutive ``prepare.seed`` values from the configured one."""
-    count = config.get("replicates", 1)
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_REPLICATES:
-        raise ConfigError(f"replicates: {count!r} is not a whole number from 1 to {MAX_REPLICATES}; give how many "
-                          "held-out splits to run (e.g. replicates: 3)")
+    count = replicate_count(config, maximum=MAX_REPLICATES, what="held-out splits to run")
     first = section(config, "prepare").get("seed", 0)
     if isinstance(first, bool) or not isinstance(first, int):
         raise ConfigError(f"prepare.seed: {first!r} is not a whole number; give the first held-out split's seed (e.g. 0)")

@@ -31,7 +31,7 @@ from arcray.consistency.reference import reference_records
 from arcray.consistency.gates import evaluate_gates, format_gates, scoreboard
 from arcray.consistency import replicates as reps
 from arcray.errors import ConfigError
-from arcray.experiment import EXPERIMENT_CONFIG, Finished, load_experiment_config, run_script, section
+from arcray.experiment import EXPERIMENT_CONFIG, Finished, load_experiment_config, replicate_count, run_script, section
 from arcray.llm.types import DEFAULT_TEMPERATURE
 from arcray.runtime.rundir import RunDir
 from arcray.runtime.stage import StageRun, completed
@@ -51,6 +51,7 @@ SMOKE_LIMITS = {"measure": 2, "generate": 8}  # prompts per replicate / in all, 
 SMOKE_WARMUP = {"data": {"limit": 8}, "train": {"epochs": 1}}
 METRICS = ("consistency", "distinct_responses", "tie_rate", "accuracy", "maj_accuracy", "pass_at_n")
 CATEGORIES = ("math", "code")
+MAX_REPLICATES = 100
 
 
 class Measure(BaseModel):
@@ -99,18 +100,11 @@ class Warmup(BaseModel):
     train: dict[str, Any] = {}
 
 
-def replicate_count(config: dict[str, Any]) -> int:
-    value = config.get("replicates", 1)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
-        raise ConfigError(f"replicates: {value!r} is not a whole number from 1 to 100; write e.g. replicates: 2")
-    return value
-
-
 def measure_configs(config: dict[str, Any], out: Path, student: dict[str, Any], label: str) -> dict[str, list[ConsistencyConfig]]:
     """Per category, one run per replicate: replicate r takes the r-th range of ``limit`` held-out prompts
     after ``offset`` and samples with seed r."""
     settings = build_config(Measure, "measure", **section(config, "measure"))
-    k = replicate_count(config)
+    k = replicate_count(config, maximum=MAX_REPLICATES, what="ranges of held-out prompts to measure")
     runs = {}
     for category in CATEGORIES:
         dataset = getattr(settings, category)
@@ -179,7 +173,7 @@ def resolve(config: dict[str, Any], out: Path) -> dict[str, Any]:
             "train": TrainConfig.build(data=out / "warmup" / "data", model=student.get("model", ""), out=out / "warmup" / "train",
                                        data_later=True, **{**warmup.train, "merge": True}).model_dump(mode="json"),
         }
-    resolved["replicates"] = replicate_count(config)
+    resolved["replicates"] = replicate_count(config, maximum=MAX_REPLICATES, what="ranges of held-out prompts to measure")
     resolved["measure"] = {c: [m.model_dump(mode="json") for m in runs]
                            for c, runs in measure_configs(config, out, student, "before").items()}
     resolved["failures"] = {c: f.model_dump(mode="json") for c, f in failure_configs(config, out, student).items()}
