@@ -4,6 +4,7 @@
     python benchmarks/sampling.py --in-flight      # hf and vllm at 1, 8 and 160 sequences in flight
     python benchmarks/sampling.py --sc-generation  # self-consistency generation: 32 prompts as the stage sends them
     python benchmarks/sampling.py --arc-grammar    # ARC programs free against under the solver grammar
+    python benchmarks/sampling.py --retire         # the ARC evaluation call: generate() against arcray's decode loop
     python benchmarks/sampling.py --smoke-test     # seconds: checks the script runs
 
 Default: 16 prompts x n=10 on SmolLM2, 32 new tokens each, batched against sequential; both
@@ -24,6 +25,13 @@ every layer's cache at every step. Target: in-place >= 1.5x.
 two pairs shown, x n=8, T=0.8, the base SmolLM2) free (60 new tokens, stopping after the code block)
 against under the arcdsl solver grammar (40 new tokens after its prefilled opening); the figure is
 well-formed programs (1-3 arcdsl calls the search reads back) a second. Target: grammar >= 5x.
+
+``--retire``: the ARC student's evaluation call as the experiments send it (16 compact prompts of
+arc1/train tasks of at most 600 cells, two pairs shown, x n=8, T=0.7, under the solver grammar, 64 new
+tokens at most, stopping after the code block), decoded by transformers' generate(), which keeps
+every row in the batch to the last step, against arcray's loop (``arcray.llm.decode``), which drops a
+row when it ends. The arms draw different samples from one seed, so the figure is the call's wall
+time (and programs a second). Target: retire >= 1.3x.
 
 ``--sc-generation``: the MATH generation of the main job (32 arith train prompts, greedy, 256 new
 tokens, stopping at end of text) sent as the stage sent it before issue 15 (calls of 8 prompts)
@@ -226,6 +234,33 @@ def run_arc_grammar(args) -> dict:
             "ratio": round(arms["grammar"]["programs_per_s"] / arms["free"]["programs_per_s"], 2) if arms["free"]["well_formed"] else None}
 
 
+def run_retire(args) -> dict:
+    """The ARC evaluation call decoded by generate() and by arcray's loop, which retires rows that end."""
+    from arcray.arc.render import RenderConfig
+    from arcray.solver.grammar import solver_grammar
+    from arcray.arc.tasks import load_tasks
+    from arcray.civilization import prompts as arc_prompts
+
+    render = RenderConfig(prompt="compact", test_inputs=False, max_train_pairs=2)
+    tasks = load_tasks("arc1/train", max_cells=600)[: args.prompts]
+    messages = [arc_prompts.programmer_prompt(task, "", render) for task in tasks]
+    params = SamplingParams(n=args.n, temperature=0.7, max_new_tokens=args.max_new_tokens, stop=("```\n\n",), seed=0,
+                            grammar=solver_grammar(3))
+    arms = {}
+    for name in ("generate", "retire"):
+        with get_backend("hf", model=args.model, dtype="bfloat16", batch_size=len(messages), decode=name) as backend:
+            backend.generate(messages[:2], SamplingParams(n=2, temperature=1.0, max_new_tokens=4, seed=0))
+            started = time.perf_counter()
+            answers = [c for row in backend.generate(messages, params) for c in row]
+            seconds = time.perf_counter() - started
+        tokens = sum(c.completion_tokens for c in answers)
+        arms[name] = {"seconds": round(seconds, 1), "programs": len(answers), "new_tokens": tokens,
+                      "tokens_per_program": round(tokens / len(answers), 1),
+                      "programs_per_s": round(len(answers) / seconds, 2)}
+    return {"model": args.model, "prompts": len(messages), "n": args.n, "max_new_tokens": args.max_new_tokens, **arms,
+            "ratio": round(arms["generate"]["seconds"] / arms["retire"]["seconds"], 2)}
+
+
 def print_arms(report: dict, as_json: bool, labels: dict[str, str], footer: str) -> None:
     """Two arms side by side and their ratio (or the report as one JSON object)."""
     if as_json:
@@ -251,6 +286,7 @@ def main() -> None:
     parser.add_argument("--sc-generation", action="store_true", help="self-consistency generation, before and after")
     parser.add_argument("--arc-programs", action="store_true", help="the ARC student's call: in-place cache against concatenation")
     parser.add_argument("--arc-grammar", action="store_true", help="the ARC student's call: free against under the solver grammar")
+    parser.add_argument("--retire", action="store_true", help="the ARC evaluation call: generate() against arcray's decode loop")
     parser.add_argument("--prompts-sc", type=int, default=32, help="--sc-generation: arith prompts (default 32)")
     parser.add_argument("--sc-tokens", type=int, default=256, help="--sc-generation: new tokens at most (default 256)")
     parser.add_argument("--engine-only", choices=("hf", "vllm"), help=argparse.SUPPRESS)  # one engine's --in-flight rates
@@ -286,6 +322,20 @@ def main() -> None:
                   f"({arm['programs_per_s']} a second, {arm['new_tokens']} new tokens)")
         ratio = f"{report['ratio']:.2f}x" if report["ratio"] is not None else "unbounded (none well-formed when free)"
         print(f"ratio {ratio} well-formed programs a second, on {report['prompts']} compact ARC prompts x n={report['n']}")
+        return
+    if args.retire:
+        if (args.n, args.max_new_tokens) == (10, 32):
+            args.n, args.max_new_tokens = 8, 64
+        report = run_retire(args)
+        if args.json:
+            print(json.dumps(report))
+            return
+        for name in ("generate", "retire"):
+            arm = report[name]
+            print(f"{name:<8}: {arm['programs']} programs in {arm['seconds']} s ({arm['programs_per_s']} a second, "
+                  f"{arm['tokens_per_program']} new tokens a program)")
+        print(f"ratio {report['ratio']:.2f}x the call's wall time, on {report['prompts']} compact ARC prompts x n={report['n']}, "
+              f"up to {report['max_new_tokens']} new tokens")
         return
     if args.sc_generation:
         report = run_sc_generation(args)

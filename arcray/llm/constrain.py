@@ -2,8 +2,8 @@
 
 llguidance does the hard part: from a Lark grammar and the tokenizer it computes, per sequence
 and step, the set of tokens that keep the text inside the grammar. What is left to write here is
-the glue to transformers' ``generate``: one matcher per sampled row, a logits processor that
-feeds each matcher the row's last token and masks the logits to its allowed set, and the
+the glue to arcray's decode loop (``arcray.llm.decode``): one matcher per sampled row, fed the
+token the row drew, a mask of each live row's logits to its allowed set, and the
 grammar's forced opening (its fast-forward tokens) appended to every prompt, so that text the
 grammar dictates is encoded with the prompt in one pass instead of decoded a token a step.
 """
@@ -55,10 +55,9 @@ class Constraint:
     def matcher(self) -> Any:
         return self._module.LLMatcher(self.tokenizer, self.grammar)
 
-    def logits_processor(self, rows: int, prompt_width: int) -> Any:
-        """A transformers logits processor for ``rows`` sequences whose prompts (forced tokens
-        included) fill the first ``prompt_width`` positions."""
-        return _GrammarMask(self, rows, prompt_width)
+    def rows(self, count: int) -> "RowGrammar":
+        """Matchers for ``count`` sampled rows, each past the forced opening."""
+        return RowGrammar(self, count)
 
 
 @functools.lru_cache(maxsize=4)
@@ -73,12 +72,12 @@ def _llg_tokenizer(tokenizer: Any, vocab_size: int) -> Any:
         raise ConfigError(f"grammar-constrained sampling needs a fast tokenizer: {error}") from None
 
 
-class _GrammarMask:
-    """Masks each row's logits to the tokens its grammar allows next (transformers LogitsProcessor)."""
+class RowGrammar:
+    """One matcher per sampled row: masks each live row's logits to the tokens its grammar allows
+    next, and takes in the token the row drew (``arcray.llm.decode``)."""
 
-    def __init__(self, constraint: Constraint, rows: int, prompt_width: int) -> None:
+    def __init__(self, constraint: Constraint, rows: int) -> None:
         self.constraint = constraint
-        self.prompt_width = prompt_width
         self.matchers = []
         for _ in range(rows):
             matcher = constraint.matcher()
@@ -87,23 +86,28 @@ class _GrammarMask:
         self.executor = constraint._module.LLExecutor()
         self.bitmask = constraint._module.numpy.allocate_token_bitmask(rows, constraint.vocab_size)
 
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
+    def consume(self, row: int, token: int) -> None:
+        matcher = self.matchers[row]
+        if not matcher.is_stopped() and not matcher.is_error():
+            matcher.consume_token(token)
+
+    def mask(self, live: list[int], scores: Any) -> Any:
+        """``scores`` has one row per entry of ``live`` (an original row index; -1: a row that has
+        ended and is not masked)."""
         import numpy as np
         import torch
 
-        if input_ids.shape[1] > self.prompt_width:  # every call after the first: take in the sampled tokens
-            for matcher, token in zip(self.matchers, input_ids[:, -1].tolist()):
-                if not matcher.is_stopped() and not matcher.is_error():
-                    matcher.consume_token(token)
-        live = [(m, row) for row, m in enumerate(self.matchers) if not m.is_error()]
-        self.bitmask.fill(-1)
-        self.constraint._module.numpy.fill_next_token_bitmask_par(self.executor, live, self.bitmask)
-        for row, matcher in enumerate(self.matchers):
-            if matcher.is_error():  # cannot happen under the mask; end the row rather than run on unguided
+        bitmask = self.bitmask[: len(live)]
+        bitmask.fill(-1)
+        guided = [(self.matchers[row], place) for place, row in enumerate(live)
+                  if row >= 0 and not self.matchers[row].is_error()]
+        self.constraint._module.numpy.fill_next_token_bitmask_par(self.executor, guided, bitmask)
+        for place, row in enumerate(live):
+            if row >= 0 and self.matchers[row].is_error():  # cannot happen under the mask; end the row, not unguided
                 eos = self.constraint.eos
-                self.bitmask[row] = 0
-                self.bitmask[row, eos // 32] = np.uint32(1 << (eos % 32)).view(np.int32)
+                bitmask[place] = 0
+                bitmask[place, eos // 32] = np.uint32(1 << (eos % 32)).view(np.int32)
         # token t is bit t % 32 of word t // 32: the words' little-endian bytes, unpacked low bit first
-        words = self.bitmask.astype("<i4", copy=False).view(np.uint8)
+        words = np.ascontiguousarray(bitmask).astype("<i4", copy=False).view(np.uint8)
         allowed = np.unpackbits(words, axis=1, bitorder="little")[:, : scores.shape[1]].astype(bool)
         return scores.masked_fill(~torch.from_numpy(allowed).to(scores.device), float("-inf"))

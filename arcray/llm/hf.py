@@ -1,9 +1,10 @@
 """Local Hugging Face models: batched, seeded sampling with ``n`` samples per prompt in one call.
 
 Prompts are rendered with the tokenizer's chat template (plain text goes in as is), padded on
-the left, and generated together: ``num_return_sequences=n`` gives every prompt its samples in
-the same forward passes, which is what makes self-consistency sampling cheap. Temperature 0 is
-greedy (one sequence per prompt, repeated ``n`` times). A PEFT LoRA adapter loads on top of the
+the left, and generated together: each prompt goes through the model once and its ``n`` samples
+share that cache, which is what makes self-consistency sampling cheap. arcray's decode loop
+(``arcray.llm.decode``) drops a row from the batch when it ends; ``decode: generate`` uses
+transformers' generate() instead. Temperature 0 is greedy (one sequence per prompt, repeated ``n`` times). A PEFT LoRA adapter loads on top of the
 base (merged into it unless the base is 4-bit), and ``load_in_4bit`` quantizes the base to NF4.
 With ``params.grammar`` every row is masked to its grammar token by token (llguidance, see
 ``arcray.llm.constrain``), and the grammar's fixed opening goes in with the prompt.
@@ -87,6 +88,9 @@ class HFConfig(BackendConfig):
         "auto", description="auto: bfloat16 on CUDA, float32 on CPU"
     )
     batch_size: int = Field(16, ge=1, description="prompts per generate call (each with its n samples)")
+    decode: Literal["retire", "generate"] = Field(
+        "retire", description="retire: a row leaves the batch when it ends (arcray.llm.decode); generate: "
+        "transformers' generate(), every row to the last step (for models whose cache the loop does not know)")
 
     @model_validator(mode="after")
     def _adapter_exists(self) -> HFConfig:
@@ -174,6 +178,7 @@ class HFBackend(Backend):
             "adapter": None if adapter is None else {"path": str(adapter), "weights": fingerprint(adapter)},
             "load_in_4bit": self.config.load_in_4bit,
             "dtype": str(self.dtype).removeprefix("torch."),
+            "decode": self.config.decode,  # the two draw different (equally valid) samples from one seed
         }
 
     # -- generation ------------------------------------------------------------------------
@@ -217,7 +222,6 @@ class HFBackend(Backend):
         self, encoded: list[list[int]], params: SamplingParams, seed: int | None
     ) -> list[list[Completion]]:
         import torch
-        from transformers import LogitsProcessorList
 
         constraint = self._constraint(params.grammar) if params.grammar is not None else None
         forced = constraint.forced if constraint else []
@@ -230,29 +234,56 @@ class HFBackend(Backend):
             [[0] * (width - len(ids)) + [1] * len(ids) for ids in encoded], device=self.device
         )
         per_prompt = 1 if params.greedy else params.n
-        stopping = _stop_on_text(self.tokenizer, params.stop, width) if params.stop else None
+        grammar = constraint.rows(len(encoded) * per_prompt) if constraint else None
         cuda_devices = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
         with torch.inference_mode(), torch.random.fork_rng(devices=cuda_devices):
             if seed is not None:
                 torch.manual_seed(seed)
+            shared = per_prompt > 1 and width > 1
             inputs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
-            if per_prompt > 1 and width > 1:
+            if shared:
                 inputs = self._shared_prefix(input_ids, attention_mask, per_prompt, room=params.max_new_tokens + 1)
-            masks = LogitsProcessorList([constraint.logits_processor(len(encoded) * per_prompt, width)]) if constraint else None
-            output = self.model.generate(
-                **inputs,
-                generation_config=self._generation_config(params, 1 if "past_key_values" in inputs else per_prompt),
-                stopping_criteria=stopping,
-                logits_processor=masks,
-            )
-        new_tokens = output[:, width:].tolist()
-        stopped_at = stopping[0].stopped_at if stopping else [None] * len(new_tokens)
+            if self.config.decode == "retire":
+                new_tokens = self._retire(inputs, per_prompt if not shared else 1, params, grammar)
+            else:
+                new_tokens = self._generate_all(inputs, per_prompt if not shared else 1, params, grammar, width)
         completions = [
-            self._completion(new_tokens[row][: stopped_at[row]], prompt_lengths[row // per_prompt], params, forced)
+            self._completion(new_tokens[row], prompt_lengths[row // per_prompt], params, forced)
             for row in range(len(new_tokens))
         ]
         grouped = [completions[i * per_prompt : (i + 1) * per_prompt] for i in range(len(encoded))]
         return [group * params.n if params.greedy else group for group in grouped]
+
+    def _retire(self, inputs: dict[str, Any], copies: int, params: SamplingParams, grammar: Any) -> list[list[int]]:
+        """arcray's decode loop: a row leaves the batch when it ends (``arcray.llm.decode``)."""
+        from arcray.llm.decode import decode
+
+        input_ids, attention_mask = inputs["input_ids"], inputs["attention_mask"]
+        if copies > 1:
+            input_ids, attention_mask = input_ids.repeat_interleave(copies, 0), attention_mask.repeat_interleave(copies, 0)
+        return decode(
+            self.model, input_ids, attention_mask, cache=inputs.get("past_key_values"),
+            max_new_tokens=params.max_new_tokens, eos_ids=self.eos_ids, greedy=params.greedy,
+            temperature=params.temperature, top_p=params.top_p, ignore_eos=params.ignore_eos, grammar=grammar,
+            stopped=_holds_stop(self.tokenizer, params.stop) if params.stop else None,
+            room=lambda cache: _grow_in_place(cache, params.max_new_tokens + 1),
+        )
+
+    def _generate_all(self, inputs: dict[str, Any], copies: int, params: SamplingParams, grammar: Any,
+                      width: int) -> list[list[int]]:
+        """transformers' generate(): every row stays in the batch to the end (``decode: generate``; the
+        baseline ``benchmarks/decode.py`` measures the loop against)."""
+        from transformers import LogitsProcessorList
+
+        stopping = _stop_on_text(self.tokenizer, params.stop, width) if params.stop else None
+        masks = LogitsProcessorList([_GrammarProcessor(grammar, width)]) if grammar is not None else None
+        output = self.model.generate(
+            **inputs, generation_config=self._generation_config(params, copies), stopping_criteria=stopping,
+            logits_processor=masks,
+        )
+        new_tokens = output[:, width:].tolist()
+        stopped_at = stopping[0].stopped_at if stopping else [None] * len(new_tokens)
+        return [tokens[: stopped_at[row]] for row, tokens in enumerate(new_tokens)]  # _completion cuts at the end
 
     def _shared_prefix(self, input_ids: Any, attention_mask: Any, per_prompt: int, *, room: int) -> dict[str, Any]:
         """Encode each prompt once and let its ``n`` samples share that cache.
@@ -347,6 +378,30 @@ def _stop_on_text(tokenizer: Any, stops: tuple[str, ...], prompt_width: int) -> 
             return torch.tensor(hit, dtype=torch.bool, device=input_ids.device)
 
     return StoppingCriteriaList([StopOnText()])
+
+
+def _holds_stop(tokenizer: Any, stops: tuple[str, ...]) -> Any:
+    """Whether a row's recent text holds a stop string (decoding its last few tokens only)."""
+    window = max(len(stop) for stop in stops) + 2  # a stop string spans at most this many tokens
+
+    def stopped(tokens: list[int]) -> bool:
+        tail = tokenizer.decode(tokens[-window:], skip_special_tokens=True)
+        return any(stop in tail for stop in stops)
+
+    return stopped
+
+
+class _GrammarProcessor:
+    """The row matchers as a transformers logits processor (the ``generate`` path): every row stays live."""
+
+    def __init__(self, grammar: Any, prompt_width: int) -> None:
+        self.grammar, self.prompt_width = grammar, prompt_width
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if input_ids.shape[1] > self.prompt_width:  # every call after the first: take in the sampled tokens
+            for row, token in enumerate(input_ids[:, -1].tolist()):
+                self.grammar.consume(row, token)
+        return self.grammar.mask(list(range(input_ids.shape[0])), scores)
 
 
 class _GrowingKeys:
