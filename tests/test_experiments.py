@@ -105,13 +105,14 @@ def test_the_resolved_experiment_config_is_written_first_with_the_teacher_auto_c
     assert arc_distillation.main(["--config", str(path), "--out", str(out)]) == 2  # stage 1 fails on the task source
     assert "no task source" in capsys.readouterr().err
     resolved = json.loads((out / "experiment_config.json").read_text())
-    [first] = resolved["replicates"]  # one held-out split (replicates: 1), the collection shared
+    first, second = resolved["replicates"]  # two held-out splits (replicates: 2), the collection shared
     assert resolved["collect"]["teacher"]["backend"] == "search" and first["train"]["lora_r"] == 16
-    assert resolved["evaluate"]["held_out"] == 0 and resolved["evaluate"]["select_by"] == "train"
+    assert resolved["evaluate"]["held_out"] == 16 and resolved["evaluate"]["select_by"] == "train"
     assert resolved["evaluate"]["population"] == 8 and resolved["evaluate"]["grammar"] == "arcdsl"
     assert first["prepare"]["render"]["prompt"] == "compact"
     assert first["prepare"]["seed"] == 100 and first["prepare"]["sources"] == [str(out / "collect")]
     assert first["train"]["data"] == str(out / "split-100" / "data")
+    assert second["prepare"]["seed"] == 101 and second["train"]["data"] == str(out / "split-101" / "data")
 
 
 @pytest.mark.parametrize("value,expected", [(0, "replicates: 0 is not a whole number from 1 to 20"),
