@@ -261,6 +261,16 @@ def run_retire(args) -> dict:
             "ratio": round(arms["generate"]["seconds"] / arms["retire"]["seconds"], 2)}
 
 
+def print_calls(report: dict, as_json: bool, names: tuple[str, ...], line, footer: str) -> None:
+    """Arms that each made one call, a line each, then the ratio (or the report as one JSON object)."""
+    if as_json:
+        print(json.dumps(report))
+        return
+    for name in names:
+        print(f"{name:<8}: {line(report[name])}")
+    print(footer)
+
+
 def print_arms(report: dict, as_json: bool, labels: dict[str, str], footer: str) -> None:
     """Two arms side by side and their ratio (or the report as one JSON object)."""
     if as_json:
@@ -313,29 +323,21 @@ def main() -> None:
         if (args.n, args.max_new_tokens) == (10, 32):
             args.n = 8
         report = run_arc_grammar(args)
-        if args.json:
-            print(json.dumps(report))
-            return
-        for name in ("free", "grammar"):
-            arm = report[name]
-            print(f"{name:<8}: {arm['well_formed']:>3} of {arm['programs']} programs well-formed in {arm['seconds']} s "
-                  f"({arm['programs_per_s']} a second, {arm['new_tokens']} new tokens)")
         ratio = f"{report['ratio']:.2f}x" if report["ratio"] is not None else "unbounded (none well-formed when free)"
-        print(f"ratio {ratio} well-formed programs a second, on {report['prompts']} compact ARC prompts x n={report['n']}")
+        print_calls(report, args.json, ("free", "grammar"),
+                    lambda arm: f"{arm['well_formed']:>3} of {arm['programs']} programs well-formed in {arm['seconds']} s "
+                                f"({arm['programs_per_s']} a second, {arm['new_tokens']} new tokens)",
+                    f"ratio {ratio} well-formed programs a second, on {report['prompts']} compact ARC prompts x n={report['n']}")
         return
     if args.retire:
         if (args.n, args.max_new_tokens) == (10, 32):
             args.n, args.max_new_tokens = 8, 64
         report = run_retire(args)
-        if args.json:
-            print(json.dumps(report))
-            return
-        for name in ("generate", "retire"):
-            arm = report[name]
-            print(f"{name:<8}: {arm['programs']} programs in {arm['seconds']} s ({arm['programs_per_s']} a second, "
-                  f"{arm['tokens_per_program']} new tokens a program)")
-        print(f"ratio {report['ratio']:.2f}x the call's wall time, on {report['prompts']} compact ARC prompts x n={report['n']}, "
-              f"up to {report['max_new_tokens']} new tokens")
+        print_calls(report, args.json, ("generate", "retire"),
+                    lambda arm: f"{arm['programs']} programs in {arm['seconds']} s ({arm['programs_per_s']} a second, "
+                                f"{arm['tokens_per_program']} new tokens a program)",
+                    f"ratio {report['ratio']:.2f}x the call's wall time, on {report['prompts']} compact ARC prompts "
+                    f"x n={report['n']}, up to {report['max_new_tokens']} new tokens")
         return
     if args.sc_generation:
         report = run_sc_generation(args)
