@@ -68,11 +68,11 @@ def decode(
     eos = torch.tensor(sorted(eos_ids), dtype=torch.long, device=input_ids.device) if eos_ids else None
     retired = 0  # rows ended since the last compaction, still in the batch
     for step in range(max_new_tokens):
-        output = model(input_ids=feed, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
-                       logits_to_keep=1)
+        output = model(input_ids=feed, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1,
+                       **{cache_keyword(model): cache})
         if cache is None and room is not None:
-            room(output.past_key_values)
-        cache = output.past_key_values
+            room(cache_of(output))
+        cache = cache_of(output)
         scores = output.logits[:, -1, :].float()
         if eos is not None and ignore_eos:
             scores.index_fill_(1, eos, float("-inf"))
@@ -104,6 +104,20 @@ def decode(
             rows.live = [rows.live[place] for place in still]
             retired = 0
     return rows.tokens
+
+
+def cache_keyword(model: Any) -> str:
+    """The forward (and generate) keyword of the key/value cache: ``cache`` from transformers 5,
+    ``past_key_values`` before (which transformers 5 still takes, with a deprecation warning)."""
+    import inspect
+
+    forward = getattr(model, "get_base_model", lambda: model)().forward  # a PEFT wrapper passes it through
+    return "cache" if "cache" in inspect.signature(forward).parameters else "past_key_values"
+
+
+def cache_of(output: Any) -> Any:
+    """A model output's key/value cache, under either name (see ``cache_keyword``)."""
+    return output["cache"] if "cache" in output else output["past_key_values"]
 
 
 def _pick(scores: Any, *, greedy: bool, temperature: float, top_p: float) -> Any:

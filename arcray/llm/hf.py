@@ -24,6 +24,7 @@ from arcray.errors import ConfigError, did_you_mean
 import arcray.llm.smollm2 as smollm2
 from arcray.llm.backend import Backend, NormalizedPrompt
 from arcray.llm.config import BackendConfig
+from arcray.llm.decode import cache_keyword, cache_of
 from arcray.llm.loading import load_causal_lm, load_tokenizer
 from arcray.llm.types import Completion, SamplingParams
 
@@ -262,7 +263,7 @@ class HFBackend(Backend):
         if copies > 1:
             input_ids, attention_mask = input_ids.repeat_interleave(copies, 0), attention_mask.repeat_interleave(copies, 0)
         return decode(
-            self.model, input_ids, attention_mask, cache=inputs.get("past_key_values"),
+            self.model, input_ids, attention_mask, cache=inputs.get(cache_keyword(self.model)),
             max_new_tokens=params.max_new_tokens, eos_ids=self.eos_ids, greedy=params.greedy,
             temperature=params.temperature, top_p=params.top_p, ignore_eos=params.ignore_eos, grammar=grammar,
             stopped=_holds_stop(self.tokenizer, params.stop) if params.stop else None,
@@ -295,15 +296,15 @@ class HFBackend(Backend):
         """
         prefix_mask = attention_mask[:, :-1]
         positions = (prefix_mask.cumsum(-1) - 1).clamp(min=0)  # as generate() derives them from the mask
-        cache = self.model(
+        cache = cache_of(self.model(
             input_ids=input_ids[:, :-1], attention_mask=prefix_mask, position_ids=positions, use_cache=True
-        ).past_key_values
+        ))
         cache.batch_repeat_interleave(per_prompt)
         _grow_in_place(cache, room)  # the answer's tokens are written in place, not concatenated each step
         return {
             "input_ids": input_ids.repeat_interleave(per_prompt, dim=0),
             "attention_mask": attention_mask.repeat_interleave(per_prompt, dim=0),
-            "past_key_values": cache,
+            cache_keyword(self.model): cache,
         }
 
     def _generation_config(self, params: SamplingParams, per_prompt: int) -> Any:
