@@ -2,7 +2,7 @@
 
 ARC distillation uses Gemini as the teacher when GEMINI_API_KEY is set and the offline
 program-search teacher otherwise; self-consistency distillation needs no teacher. Sized to
-finish in about 12 minutes on 2 cores (12.3 measured from a fresh clone, 14.1 with the installs); re-running resumes. Ends by printing the reports.
+finish in about 12 minutes on 2 cores (11.6-12.3 measured from a fresh clone, 13.8-14.1 with the installs); re-running resumes. Ends by printing the reports.
 
     python experiments/main.py [--out runs/main]
 """
