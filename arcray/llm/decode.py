@@ -5,7 +5,7 @@ ends: a finished row is fed padding. On an ARC evaluation that is most of the wo
 programs end after 18-42 tokens at the median while one row of the 120 in a batch runs to the
 64-token cap, so every row pays for 64 steps. This loop drops the rows that have ended (end of
 sequence, a stop string, a grammar that accepts) from the batch and from its key/value cache.
-``benchmarks/decode.py`` measures it against ``generate()`` on the same prompts.
+``python benchmarks/sampling.py --retire`` times it against ``generate()`` on the same prompts.
 
 Written by hand because neither transformers' ``generate()`` nor its caches remove finished rows.
 vLLM does (continuous batching), but it is not the embedded CPU default. The loop does what
@@ -19,18 +19,9 @@ The model's own generation config (repetition penalties, ...) is not read, as it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 RETIRE_SHARE = 0.25  # compact the batch once a quarter of its rows have ended: each compaction copies the cache
-
-
-@dataclass
-class Rows:
-    """The batch's rows as they stand: the original index of each live row, and every row's tokens."""
-
-    live: list[int]
-    tokens: list[list[int]] = field(default_factory=list)
 
 
 def decode(
@@ -59,7 +50,9 @@ def decode(
     """
     import torch
 
-    rows = Rows(live=list(range(input_ids.shape[0])), tokens=[[] for _ in range(input_ids.shape[0])])
+    live = list(range(input_ids.shape[0]))  # the original row of each row in the batch; -1: ended, not yet dropped
+    tokens: list[list[int]] = [[] for _ in live]
+    keyword = cache_keyword(model)
     mask = attention_mask
     if cache is None:
         feed, positions = input_ids, (mask.cumsum(-1) - 1).clamp(min=0)
@@ -69,7 +62,7 @@ def decode(
     retired = 0  # rows ended since the last compaction, still in the batch
     for step in range(max_new_tokens):
         output = model(input_ids=feed, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1,
-                       **{cache_keyword(model): cache})
+                       **{keyword: cache})
         if cache is None and room is not None:
             room(cache_of(output))
         cache = cache_of(output)
@@ -77,33 +70,33 @@ def decode(
         if eos is not None and ignore_eos:
             scores.index_fill_(1, eos, float("-inf"))
         if grammar is not None:
-            scores = grammar.mask(rows.live, scores)
+            scores = grammar.mask(live, scores)
         chosen = _pick(scores, greedy=greedy, temperature=temperature, top_p=top_p)
         ended = []
-        for place, (row, token) in enumerate(zip(rows.live, chosen.tolist())):
+        for place, (row, token) in enumerate(zip(live, chosen.tolist())):
             if row < 0:
                 continue  # ended earlier, waiting for the next compaction
-            rows.tokens[row].append(token)
+            tokens[row].append(token)
             if grammar is not None:
                 grammar.consume(row, token)
-            if (not ignore_eos and token in eos_ids) or (stopped is not None and stopped(rows.tokens[row])):
+            if (not ignore_eos and token in eos_ids) or (stopped is not None and stopped(tokens[row])):
                 ended.append(place)
         for place in ended:
-            rows.live[place] = -1
+            live[place] = -1
         retired += len(ended)
-        still = [place for place, row in enumerate(rows.live) if row >= 0]
+        still = [place for place, row in enumerate(live) if row >= 0]
         if not still or step + 1 == max_new_tokens:
             break
         feed = chosen[:, None]
         mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
         positions = positions[:, -1:] + 1
-        if retired >= max(1, RETIRE_SHARE * len(rows.live)):
+        if retired >= max(1, RETIRE_SHARE * len(live)):
             keep = torch.tensor(still, dtype=torch.long, device=input_ids.device)
             feed, mask, positions = feed[keep], mask[keep], positions[keep]
             _select_rows(cache, keep)
-            rows.live = [rows.live[place] for place in still]
+            live = [live[place] for place in still]
             retired = 0
-    return rows.tokens
+    return tokens
 
 
 def cache_keyword(model: Any) -> str:

@@ -4,7 +4,8 @@ Prompts are rendered with the tokenizer's chat template (plain text goes in as i
 the left, and generated together: each prompt goes through the model once and its ``n`` samples
 share that cache, which is what makes self-consistency sampling cheap. arcray's decode loop
 (``arcray.llm.decode``) drops a row from the batch when it ends; ``decode: generate`` uses
-transformers' generate() instead. Temperature 0 is greedy (one sequence per prompt, repeated ``n`` times). A PEFT LoRA adapter loads on top of the
+transformers' generate() instead. Temperature 0 is greedy (one sequence per prompt, repeated
+``n`` times). A PEFT LoRA adapter loads on top of the
 base (merged into it unless the base is 4-bit), and ``load_in_4bit`` quantizes the base to NF4.
 With ``params.grammar`` every row is masked to its grammar token by token (llguidance, see
 ``arcray.llm.constrain``), and the grammar's fixed opening goes in with the prompt.
@@ -24,7 +25,7 @@ from arcray.errors import ConfigError, did_you_mean
 import arcray.llm.smollm2 as smollm2
 from arcray.llm.backend import Backend, NormalizedPrompt
 from arcray.llm.config import BackendConfig
-from arcray.llm.decode import cache_keyword, cache_of
+from arcray.llm.decode import cache_keyword, cache_of, decode
 from arcray.llm.loading import load_causal_lm, load_tokenizer
 from arcray.llm.types import Completion, SamplingParams
 
@@ -240,14 +241,14 @@ class HFBackend(Backend):
         with torch.inference_mode(), torch.random.fork_rng(devices=cuda_devices):
             if seed is not None:
                 torch.manual_seed(seed)
-            shared = per_prompt > 1 and width > 1
             inputs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
-            if shared:
-                inputs = self._shared_prefix(input_ids, attention_mask, per_prompt, room=params.max_new_tokens + 1)
+            copies = per_prompt  # rows each prompt still has to be copied into
+            if per_prompt > 1 and width > 1:
+                inputs, copies = self._shared_prefix(input_ids, attention_mask, per_prompt, room=params.max_new_tokens + 1), 1
             if self.config.decode == "retire":
-                new_tokens = self._retire(inputs, per_prompt if not shared else 1, params, grammar)
+                new_tokens = self._retire(inputs, copies, params, grammar)
             else:
-                new_tokens = self._generate_all(inputs, per_prompt if not shared else 1, params, grammar, width)
+                new_tokens = self._generate_all(inputs, copies, params, grammar, width)
         completions = [
             self._completion(new_tokens[row], prompt_lengths[row // per_prompt], params, forced)
             for row in range(len(new_tokens))
@@ -257,8 +258,6 @@ class HFBackend(Backend):
 
     def _retire(self, inputs: dict[str, Any], copies: int, params: SamplingParams, grammar: Any) -> list[list[int]]:
         """arcray's decode loop: a row leaves the batch when it ends (``arcray.llm.decode``)."""
-        from arcray.llm.decode import decode
-
         input_ids, attention_mask = inputs["input_ids"], inputs["attention_mask"]
         if copies > 1:
             input_ids, attention_mask = input_ids.repeat_interleave(copies, 0), attention_mask.repeat_interleave(copies, 0)
@@ -273,7 +272,7 @@ class HFBackend(Backend):
     def _generate_all(self, inputs: dict[str, Any], copies: int, params: SamplingParams, grammar: Any,
                       width: int) -> list[list[int]]:
         """transformers' generate(): every row stays in the batch to the end (``decode: generate``; the
-        baseline ``benchmarks/decode.py`` measures the loop against)."""
+        baseline ``benchmarks/sampling.py --retire`` measures the loop against)."""
         from transformers import LogitsProcessorList
 
         stopping = _stop_on_text(self.tokenizer, params.stop, width) if params.stop else None
@@ -352,7 +351,7 @@ class HFBackend(Backend):
 
 
 def _stop_on_text(tokenizer: Any, stops: tuple[str, ...], prompt_width: int) -> Any:
-    """Stop a row once its recent text holds a stop string.
+    """Stop a row once its recent text holds a stop string (``_holds_stop``; the ``generate`` path).
 
     transformers' own ``stop_strings`` precomputes tables over the whole vocabulary on every
     call (seconds on a 49k vocabulary); decoding the last few tokens of each row is cheaper.
@@ -360,7 +359,7 @@ def _stop_on_text(tokenizer: Any, stops: tuple[str, ...], prompt_width: int) -> 
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
 
-    window = max(len(stop) for stop in stops) + 2  # a stop string spans at most this many tokens
+    holds_stop = _holds_stop(tokenizer, stops)
 
     class StopOnText(StoppingCriteria):
         def __init__(self) -> None:
@@ -370,9 +369,7 @@ def _stop_on_text(tokenizer: Any, stops: tuple[str, ...], prompt_width: int) -> 
             generated = input_ids.shape[1] - prompt_width
             if not self.stopped_at:
                 self.stopped_at = [None] * input_ids.shape[0]
-            start = max(prompt_width, input_ids.shape[1] - window)
-            tails = tokenizer.batch_decode(input_ids[:, start:], skip_special_tokens=True)
-            hit = [any(stop in tail for stop in stops) for tail in tails]
+            hit = [holds_stop(row) for row in input_ids[:, prompt_width:].tolist()]
             for row, found in enumerate(hit):
                 if found and self.stopped_at[row] is None:
                     self.stopped_at[row] = generated  # later tokens of this row are padding
