@@ -100,11 +100,16 @@ class Warmup(BaseModel):
     train: dict[str, Any] = {}
 
 
+def replicates(config: dict[str, Any]) -> int:
+    """How many disjoint ranges of held-out prompts are measured (``replicates``), checked."""
+    return replicate_count(config, maximum=MAX_REPLICATES, what="ranges of held-out prompts to measure")
+
+
 def measure_configs(config: dict[str, Any], out: Path, student: dict[str, Any], label: str) -> dict[str, list[ConsistencyConfig]]:
     """Per category, one run per replicate: replicate r takes the r-th range of ``limit`` held-out prompts
     after ``offset`` and samples with seed r."""
     settings = build_config(Measure, "measure", **section(config, "measure"))
-    k = replicate_count(config, maximum=MAX_REPLICATES, what="ranges of held-out prompts to measure")
+    k = replicates(config)
     runs = {}
     for category in CATEGORIES:
         dataset = getattr(settings, category)
@@ -173,7 +178,7 @@ def resolve(config: dict[str, Any], out: Path) -> dict[str, Any]:
             "train": TrainConfig.build(data=out / "warmup" / "data", model=student.get("model", ""), out=out / "warmup" / "train",
                                        data_later=True, **{**warmup.train, "merge": True}).model_dump(mode="json"),
         }
-    resolved["replicates"] = replicate_count(config, maximum=MAX_REPLICATES, what="ranges of held-out prompts to measure")
+    resolved["replicates"] = replicates(config)
     resolved["measure"] = {c: [m.model_dump(mode="json") for m in runs]
                            for c, runs in measure_configs(config, out, student, "before").items()}
     resolved["failures"] = {c: f.model_dump(mode="json") for c, f in failure_configs(config, out, student).items()}
