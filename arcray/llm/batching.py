@@ -10,8 +10,11 @@ Written here because the HF backend has no request queue of its own (``generate`
 synchronous batch) and transformers' continuous batching (``generate_batch``) takes neither our
 stop strings nor per-call seeds. An engine with its own scheduler (vLLM) needs none of this.
 
-Reproducibility: with a seed, the HF backend seeds each engine call; merged calls share one, so
-a seeded sample depends on which calls were merged (greedy decoding does not).
+Reproducibility: which calls merge depends on when they arrive. With a seed, the HF backend's decode
+loop draws each row from its own stream (seed, prompt, sample index; ``arcray.llm.decode``), so the
+draws do not depend on the merge; in float32 a seeded sample is then the same in any batch, in bfloat16
+about 83% of them are (``scripts/draw_invariance.py``: the logits' rounding moves with the batch's shape).
+``decode: generate`` seeds one global generator per engine call, and its samples follow the merge.
 """
 
 from __future__ import annotations

@@ -15,11 +15,21 @@ vLLM does (continuous batching), but it is not the embedded CPU default. The loo
 - a grammar's mask;
 - stop strings.
 The model's own generation config (repetition penalties, ...) is not read, as it was not before.
+
+Draws. Each row samples from its own stream of uniforms (``row_streams``), keyed by the call's seed,
+the prompt's tokens and the sample's index, and turns its uniform into a token by inverting the
+distribution's cumulative sum. A seeded sample is then the same whichever rows share its batch: one
+global generator would hand each row the next number in the batch's order, and which calls the
+batching queue merges depends on when they arrive. What can still differ with the batch is the logits'
+last bits (matrix products of other shapes), which moves a draw only where its uniform falls that close
+to a boundary of the distribution; ``tests/llm/test_decode.py`` measures it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import hashlib
+import random
+from typing import Any, Callable, Sequence
 
 RETIRE_SHARE = 0.25  # compact the batch once a quarter of its rows have ended: each compaction copies the cache
 
@@ -39,6 +49,7 @@ def decode(
     grammar: Any = None,
     stopped: Callable[[list[int]], bool] | None = None,
     room: Callable[[Any], None] | None = None,
+    streams: Sequence[random.Random] | None = None,
 ) -> list[list[int]]:
     """Each row's new tokens (its end-of-sequence token included, nothing after it).
 
@@ -71,7 +82,10 @@ def decode(
             scores.index_fill_(1, eos, float("-inf"))
         if grammar is not None:
             scores = grammar.mask(live, scores)
-        chosen = _pick(scores, greedy=greedy, temperature=temperature, top_p=top_p)
+        uniforms = None
+        if streams is not None and not greedy:  # an ended row still in the batch takes no number from its stream
+            uniforms = torch.tensor([streams[row].random() if row >= 0 else 0.5 for row in live], device=scores.device)
+        chosen = _pick(scores, greedy=greedy, temperature=temperature, top_p=top_p, uniforms=uniforms)
         ended = []
         for place, (row, token) in enumerate(zip(live, chosen.tolist())):
             if row < 0:
@@ -113,9 +127,23 @@ def cache_of(output: Any) -> Any:
     return output["cache"] if "cache" in output else output["past_key_values"]
 
 
-def _pick(scores: Any, *, greedy: bool, temperature: float, top_p: float) -> Any:
+def row_streams(seed: int, prompts: Sequence[Sequence[int]], samples: Sequence[int]) -> list[random.Random]:
+    """One stream of uniforms per row, for every prompt (its token ids) and each sample index in
+    ``samples``, prompt-major as the rows are laid out: the same seed, prompt and sample give the same
+    stream in any batch. Python's Mersenne Twister seeded from a BLAKE2 digest of the three."""
+    streams = []
+    for ids in prompts:
+        digest = hashlib.blake2b(repr(tuple(ids)).encode(), digest_size=16)
+        for sample in samples:
+            key = hashlib.blake2b(f"{seed}:{sample}:".encode() + digest.digest(), digest_size=16).digest()
+            streams.append(random.Random(int.from_bytes(key, "big")))
+    return streams
+
+
+def _pick(scores: Any, *, greedy: bool, temperature: float, top_p: float, uniforms: Any = None) -> Any:
     """The next token of each row: the most likely, or a draw after temperature and top-p (as
-    transformers' TemperatureLogitsWarper and TopPLogitsWarper compute them)."""
+    transformers' TemperatureLogitsWarper and TopPLogitsWarper compute them). With ``uniforms`` (one
+    per row, in [0, 1)) the draw is the first token whose cumulative probability exceeds it."""
     import torch
 
     if greedy:
@@ -127,7 +155,13 @@ def _pick(scores: Any, *, greedy: bool, temperature: float, top_p: float) -> Any
         drop = cumulative <= (1 - top_p)
         drop[..., -1:] = False  # keep at least the most likely token
         scores = scores.masked_fill(drop.scatter(1, order, drop), float("-inf"))
-    return torch.multinomial(scores.softmax(dim=-1), num_samples=1).squeeze(1)
+    probabilities = scores.softmax(dim=-1)
+    if uniforms is None:
+        return torch.multinomial(probabilities, num_samples=1).squeeze(1)
+    cumulative = probabilities.cumsum(dim=-1)
+    targets = (uniforms.to(cumulative.dtype) * cumulative[:, -1]).unsqueeze(1)
+    chosen = torch.searchsorted(cumulative, targets, right=True).squeeze(1)
+    return chosen.clamp(max=scores.shape[-1] - 1)
 
 
 def _select_rows(cache: Any, keep: Any) -> None:

@@ -25,7 +25,7 @@ from arcray.errors import ConfigError, did_you_mean
 import arcray.llm.smollm2 as smollm2
 from arcray.llm.backend import Backend, NormalizedPrompt
 from arcray.llm.config import BackendConfig
-from arcray.llm.decode import cache_keyword, cache_of, decode
+from arcray.llm.decode import cache_keyword, cache_of, decode, row_streams
 from arcray.llm.loading import load_causal_lm, load_tokenizer
 from arcray.llm.types import Completion, SamplingParams
 
@@ -181,6 +181,7 @@ class HFBackend(Backend):
             "load_in_4bit": self.config.load_in_4bit,
             "dtype": str(self.dtype).removeprefix("torch."),
             "decode": self.config.decode,  # the two draw different (equally valid) samples from one seed
+            **({"draws": "per-row"} if self.config.decode == "retire" else {}),  # not the global generator's
         }
 
     # -- generation ------------------------------------------------------------------------
@@ -209,7 +210,7 @@ class HFBackend(Backend):
         size = self.config.batch_size
         for index, start in enumerate(range(0, len(encoded), size)):
             seed = None if params.seed is None else _derive_seed(params.seed, first_sample, index)
-            results.extend(self._generate_batch(encoded[start : start + size], params, seed))
+            results.extend(self._generate_batch(encoded[start : start + size], params, seed, first_sample))
         return results
 
     def _constraint(self, grammar: str) -> Any:
@@ -221,7 +222,7 @@ class HFBackend(Backend):
         return self._constraints[grammar]
 
     def _generate_batch(
-        self, encoded: list[list[int]], params: SamplingParams, seed: int | None
+        self, encoded: list[list[int]], params: SamplingParams, seed: int | None, first_sample: int = 0
     ) -> list[list[Completion]]:
         import torch
 
@@ -237,6 +238,9 @@ class HFBackend(Backend):
         )
         per_prompt = 1 if params.greedy else params.n
         grammar = constraint.rows(len(encoded) * per_prompt) if constraint else None
+        streams = None  # the decode loop's per-row draws: the same in any batch (arcray.llm.decode)
+        if params.seed is not None and not params.greedy:
+            streams = row_streams(params.seed, encoded, range(first_sample, first_sample + per_prompt))
         cuda_devices = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
         with torch.inference_mode(), torch.random.fork_rng(devices=cuda_devices):
             if seed is not None:
@@ -246,7 +250,7 @@ class HFBackend(Backend):
             if per_prompt > 1 and width > 1:
                 inputs, copies = self._shared_prefix(input_ids, attention_mask, per_prompt, room=params.max_new_tokens + 1), 1
             if self.config.decode == "retire":
-                new_tokens = self._retire(inputs, copies, params, grammar)
+                new_tokens = self._retire(inputs, copies, params, grammar, streams)
             else:
                 new_tokens = self._generate_all(inputs, copies, params, grammar, width)
         completions = [
@@ -256,8 +260,10 @@ class HFBackend(Backend):
         grouped = [completions[i * per_prompt : (i + 1) * per_prompt] for i in range(len(encoded))]
         return [group * params.n if params.greedy else group for group in grouped]
 
-    def _retire(self, inputs: dict[str, Any], copies: int, params: SamplingParams, grammar: Any) -> list[list[int]]:
-        """arcray's decode loop: a row leaves the batch when it ends (``arcray.llm.decode``)."""
+    def _retire(self, inputs: dict[str, Any], copies: int, params: SamplingParams, grammar: Any,
+                streams: Any) -> list[list[int]]:
+        """arcray's decode loop: a row leaves the batch when it ends, and draws from its own stream
+        (``arcray.llm.decode``)."""
         input_ids, attention_mask = inputs["input_ids"], inputs["attention_mask"]
         if copies > 1:
             input_ids, attention_mask = input_ids.repeat_interleave(copies, 0), attention_mask.repeat_interleave(copies, 0)
@@ -266,7 +272,7 @@ class HFBackend(Backend):
             max_new_tokens=params.max_new_tokens, eos_ids=self.eos_ids, greedy=params.greedy,
             temperature=params.temperature, top_p=params.top_p, ignore_eos=params.ignore_eos, grammar=grammar,
             stopped=_holds_stop(self.tokenizer, params.stop) if params.stop else None,
-            room=lambda cache: _grow_in_place(cache, params.max_new_tokens + 1),
+            room=lambda cache: _grow_in_place(cache, params.max_new_tokens + 1), streams=streams,
         )
 
     def _generate_all(self, inputs: dict[str, Any], copies: int, params: SamplingParams, grammar: Any,
@@ -453,5 +459,6 @@ def _grow_in_place(cache: Any, room: int) -> None:
 
 
 def _derive_seed(seed: int, first_sample: int, batch_index: int) -> int:
-    """One torch seed per generate call; calls for other samples or batches get other seeds."""
+    """One torch seed per generate call (the ``generate`` path; the decode loop draws per row);
+    calls for other samples or batches get other seeds."""
     return (seed * 1_000_003 + first_sample * 10_007 + batch_index) % (2**63)

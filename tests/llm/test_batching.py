@@ -45,6 +45,20 @@ def test_calls_from_many_threads_are_merged_and_answered_in_their_own_order(tiny
     alone.close()
 
 
+def test_a_seeded_sample_does_not_depend_on_which_calls_were_merged(tiny_llama):
+    """The queue merges calls by when they arrive; a seeded sample must not care (per-row draws)."""
+    sampled = SamplingParams(n=3, temperature=1.0, max_new_tokens=8, seed=2)
+    alone = get_backend("hf", model=str(tiny_llama), device="cpu")
+    expected = texts(alone.generate(PROMPTS, sampled))
+    alone.close()
+    for wait_s in (0.0, 0.5):  # few merges, then one engine call for most callers
+        with get_backend("hf", model=str(tiny_llama), device="cpu", callers=len(PROMPTS), batch_size=5) as shared:
+            shared.wait_s = wait_s
+            got = from_threads(shared, PROMPTS, sampled, start=threading.Barrier(len(PROMPTS)))
+        assert texts(got) == expected, f"wait_s={wait_s}"
+    assert len({c for row in expected for c in row}) > len(PROMPTS)  # drawn, not greedy
+
+
 def test_only_calls_that_can_share_sampling_are_merged(tiny_llama):
     with get_backend("hf", model=str(tiny_llama), device="cpu", callers=4, batch_size=3) as shared:
         shared.wait_s = 0.5

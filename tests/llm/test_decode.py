@@ -1,10 +1,13 @@
 """arcray's decode loop against transformers' generate(), on a tiny random Llama built in the tests.
 
 Greedy answers must be the same token for token whichever way they are decoded; a row that has
-ended must leave the batch (fewer rows in later forward passes), and sampling stays seeded.
+ended must leave the batch (fewer rows in later forward passes), and sampling stays seeded, with each
+seeded sample the same whichever prompts share its batch.
 """
 
 from __future__ import annotations
+
+import functools
 
 import pytest
 
@@ -61,6 +64,7 @@ def test_a_row_that_ends_leaves_the_batch(backends, monkeypatch):
     widths = []
     forward = retire.model.forward
 
+    @functools.wraps(forward)  # keeps forward's signature: the loop reads its cache keyword from it
     def counting(*args, **kwargs):
         widths.append(kwargs["input_ids"].shape[0])
         return forward(*args, **kwargs)
@@ -82,3 +86,32 @@ def test_sampling_is_seeded_and_draws_n_samples(backends):
     assert first == texts(retire.generate(PROMPTS, params))
     assert first != texts(retire.generate(PROMPTS, params.model_copy(update={"seed": 6})))
     assert all(len(set(row)) > 1 for row in first)
+
+
+def test_a_seeded_sample_is_the_same_in_any_batch(backends, monkeypatch):
+    """Each row draws from its own stream (seed, prompt, sample index): a prompt asked alone, in
+    another order, in other chunks, or as samples 2.. of a later call gets the samples it gets in
+    one call with every prompt."""
+    retire, _ = backends
+    params = SamplingParams(n=4, temperature=1.0, max_new_tokens=12, seed=11, stop=("e",))
+    together = texts(retire.generate(PROMPTS, params))
+    assert [texts(retire.generate([p], params))[0] for p in PROMPTS] == together
+    assert texts(retire.generate(PROMPTS[::-1], params))[::-1] == together
+    monkeypatch.setattr(retire, "config", retire.config.model_copy(update={"batch_size": 3}))  # other chunks
+    assert texts(retire.generate(PROMPTS, params)) == together
+    monkeypatch.undo()
+    later = texts(retire.generate(PROMPTS, params.model_copy(update={"n": 2}), first_sample=2))
+    assert later == [row[2:] for row in together]
+    assert all(len(set(row)) > 1 for row in together)  # drawn, not greedy
+
+
+def test_row_streams_depend_on_seed_prompt_and_sample_only():
+    from arcray.llm.decode import row_streams
+
+    def first(streams):
+        return [s.random() for s in streams]
+
+    both = first(row_streams(3, [[1, 2], [5]], range(4, 6)))
+    assert both == first(row_streams(3, [[1, 2]], [4, 5])) + first(row_streams(3, [[5]], [4, 5]))
+    assert len(set(both)) == 4
+    assert first(row_streams(4, [[1, 2]], [4])) != both[:1]
