@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "arcray.cli.generate",
     "arcray.cli.consistency",
     "arcray.cli.compare",
+    "arcray.cli.hub",
 )
 
 

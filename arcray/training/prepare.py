@@ -34,6 +34,7 @@ from arcray.augment import Derived, AugmentConfig, derive
 from arcray.errors import ArcrayError, ConfigError
 from arcray.tracking import TrackingConfig
 from arcray.jsonl import iter_jsonl
+from arcray.cards import write_dataset_card
 from arcray.runtime.manifest import Manifest, input_ref, read_artifact
 from arcray.runtime.rundir import RunDir
 from arcray.runtime.stage import StageRun
@@ -202,15 +203,27 @@ def run_prepare(config: PrepareConfig) -> dict[str, Any]:
                   seeds={"split": config.seed}, tracking=config.tracking) as stage:
         stats, render, held_out = _prepare(config, collections)
         tasks = sorted({c.tasks for c in collections.values()})
+        write_dataset_card(config.out, config=config.model_dump(mode="json"), stats=stats, held_out=held_out,
+                           sources=[_source(source, collections.get(source)) for source in config.sources])
         stage.finish(
             metrics={k: stats[k] for k in ("examples", "train", "validation", "train_tokens", "exemplar_pool")},
-            outputs=[DATASET_DIR, "train.jsonl", "validation.jsonl", POOL_FILE, "stats.json"],
+            outputs=[DATASET_DIR, "train.jsonl", "validation.jsonl", POOL_FILE, "stats.json", "README.md"],
             exports={"render": render.model_dump(mode="json"), "held_out_ids": held_out,
                      "tasks": tasks[0] if len(tasks) == 1 else None,
                      "min_fitness": min((c.threshold for c in collections.values()), default=None),
                      "val_fraction": config.val_fraction, "seed": config.seed},
             artifacts=[config.out / "stats.json"])
     return stats
+
+
+def _source(location: Path, collection: Collection | None) -> dict[str, Any]:
+    """A source as the dataset card names it: a collection run (its task source, teacher and threshold) or a file."""
+    if collection is None:
+        return {"location": str(location), "stage": "self-consistency records"}
+    teacher = (collection.manifest.config.get("teacher") or {}) if collection.manifest else {}
+    named = " ".join(str(teacher[k]) for k in ("backend", "model") if teacher.get(k)) or None
+    return {"location": str(location), "stage": "collect", "tasks": collection.tasks, "teacher": named,
+            "min_fitness": collection.threshold}
 
 
 def _prepare(config: PrepareConfig, collections: dict[Path, Collection]) -> tuple[dict[str, Any], RenderConfig, list[str]]:

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from arcray.cards import write_adapter_card
 from arcray.errors import ArcrayError, ConfigError, did_you_mean
 from arcray.runtime.manifest import input_ref, read_artifact
 from arcray.runtime.rundir import RunDir, keyed
@@ -72,6 +73,8 @@ def run_training(config: TrainConfig, *, callbacks: list[Any] = (), ray_callback
         result = _fit(config, data, run, list(callbacks), list(ray_callbacks))
         summary = _export(config, data, run, result, model_path)
         summary["wall_s"] = round(time.monotonic() - started, 1)
+        write_adapter_card(run.file(ADAPTER_DIR), model=config.model, config=config.model_dump(mode="json"),
+                           summary=summary, prepared=prepared)
         run.write_json("summary.json", summary)
         history = json.loads(run.file("history.json").read_text())
         steps = {key: [(int(s["step"]), float(s[key])) for s in history["steps"] if s.get(key) is not None]

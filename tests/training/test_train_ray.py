@@ -111,3 +111,64 @@ def test_rerun_with_more_epochs_continues_from_the_last_checkpoint(trained, caps
     assert [e["step"] for e in epochs] == [6, 12, 18]
     assert epochs[-1]["resumed_from_step"] == 2 * STEPS_PER_EPOCH
     assert (config.out / "config.json.1").exists()  # the first run's config, kept beside the new one
+
+
+def test_the_adapter_carries_a_card_and_names_its_base_by_hub_id(trained, tmp_path):
+    from arcray.cards import write_adapter_card
+
+    config, _ = trained
+    adapter = config.out / "adapter"
+    card = (adapter / "README.md").read_text()
+    summary = json.loads((config.out / "summary.json").read_text())
+    assert card.startswith("---\n") and "library_name: peft" in card
+    assert "More Information Needed" not in card  # not PEFT's empty template
+    assert f"{summary['best']['eval_loss']:.4g}" in card and "| lora_r | 16 |" in card
+    assert "self-consistency" in card  # the data it was trained on, read from the prepare run's manifest
+    # a local folder that names no hub id keeps its path; the embedded alias names its hub id and its conversion
+    assert json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"] == str(config.model)
+    copy = tmp_path / "adapter"
+    copy.mkdir()
+    (copy / "adapter_config.json").write_text((adapter / "adapter_config.json").read_text())
+    write_adapter_card(copy, model="smollm2-135m", config=config.model_dump(mode="json"), summary=summary)
+    assert json.loads((copy / "adapter_config.json").read_text())["base_model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    text = (copy / "README.md").read_text()
+    assert "base_model: HuggingFaceTB/SmolLM2-135M-Instruct" in text and "Q4_1.gguf" in text and "de-quantized" in text
+
+
+def test_the_dataset_carries_a_card(chat_data):
+    card = (chat_data / "README.md").read_text()
+    assert card.startswith("---\n") and "task_categories:" in card
+    assert "train: 12 examples, validation: 4" in card and "sc.jsonl" in card
+
+
+def test_hub_push_sends_the_adapter_and_its_card_to_a_hub(trained, monkeypatch, capsys):
+    """A real push through huggingface_hub to a fake hub on 127.0.0.1; the run directory is left as it was."""
+    from tests.fake_hub import FakeHub
+
+    config, _ = trained
+    token = "hf_fake_token_for_the_test_81c2"
+    monkeypatch.setenv("HF_TOKEN", token)
+    before = {p.name: p.read_bytes() for p in (config.out / "adapter").iterdir()}
+    with FakeHub() as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        assert main(["hub", "push", str(config.out), "--repo", "me/tiny-student", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["pushed"] and result["repo_type"] == "model"
+    assert not hub.unexpected and "me/tiny-student" in hub.repos
+    pushed = hub.files["me/tiny-student"]
+    assert {"README.md", "adapter_config.json", "adapter_model.safetensors"} <= set(pushed)
+    assert pushed["adapter_model.safetensors"] == before["adapter_model.safetensors"]
+    assert all(headers.get("authorization") == f"Bearer {token}" for _, _, headers in hub.requests)
+    assert not any(token.encode() in content for content in pushed.values())
+    assert {p.name: p.read_bytes() for p in (config.out / "adapter").iterdir()} == before
+
+
+def test_hub_push_of_a_dataset_without_a_token_is_one_line(chat_data, monkeypatch, capsys):
+    monkeypatch.setenv("HF_TOKEN", "")
+    monkeypatch.setenv("HF_HOME", str(chat_data.parent / "no-hf-home"))  # no stored login either
+    assert main(["hub", "push", str(chat_data), "--repo", "me/data", "--dry-run", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert listed["repo_type"] == "dataset" and {"README.md", "train.jsonl", "validation.jsonl"} <= set(listed["files"])
+    assert main(["hub", "push", str(chat_data), "--repo", "me/data"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "HF_TOKEN" in err[0] and "Traceback" not in err[0]
