@@ -10,6 +10,22 @@ from __future__ import annotations
 from typing import Any, Literal
 
 
+def quiet_libraries() -> None:
+    """Silence, at its source, what the libraries print while loading that tells an arcray user nothing:
+    transformers' per-file bars (loading weights, writing shards: arcray prints a line per stage with its
+    ETA), bitsandbytes' warning on import that it found no CPU kernel on the hub (raised where no 4-bit model
+    is asked for: PEFT imports it whenever it is installed), and the FutureWarning PEFT and TRL raise by
+    calling transformers' renamed ``is_gradient_checkpointing``. Idempotent; each process calls it."""
+    import logging
+    import warnings
+
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+
+
 def load_tokenizer(source: str, *, padding_side: Literal["left", "right"]) -> Any:
     """The tokenizer, padded on ``padding_side`` (left to generate, right to train); a model that has
     no pad token pads with its end-of-sequence (or unknown) token."""
@@ -26,6 +42,7 @@ def load_causal_lm(model_path: str, *, load_in_4bit: bool, device: Any, dtype: A
     """The model on ``device``: NF4 with double quantisation when ``load_in_4bit``, else plain weights."""
     from transformers import AutoModelForCausalLM
 
+    quiet_libraries()
     kwargs: dict[str, Any] = {"dtype": dtype}
     if load_in_4bit:
         from transformers import BitsAndBytesConfig

@@ -8,12 +8,15 @@ ask at once: one converts, the others wait and then read the finished folder.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib.util
+import io
 import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -75,9 +78,15 @@ def ensure_converted(cache_dir: Path | None = None) -> Path:
 def _convert(gguf: Path, out: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    log.info("converting %s into %s (once)", gguf.name, out)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    from arcray.llm.loading import quiet_libraries
+
+    quiet_libraries()
+    print(f"arcray: converting {gguf.name} into a Hugging Face folder at {out.parent} (once, about 20 s)",
+          file=sys.stderr, flush=True)
+    # transformers' GGUF reader draws its own tqdm bar (not the one its logging switch turns off): kept off the console
+    with contextlib.redirect_stderr(io.StringIO()):
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     # Rebuild from config + weights so nothing remembers the GGUF origin (which blocks saving).
     config_dict = loaded.config.to_dict()
     config_dict.pop("quantization_config", None)

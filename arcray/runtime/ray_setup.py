@@ -3,7 +3,9 @@ when it is set; and how the driver's secrets reach Ray workers."""
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from contextlib import contextmanager
 
 from arcray.errors import ArcrayError
@@ -75,19 +77,33 @@ def ensure_ray(*, num_cpus: int | None = None, quiet: bool = True) -> None:
     try:
         if address is None:
             with _own_local_instance():
-                ray.init(address="local", **kwargs, **({"num_cpus": num_cpus} if num_cpus is not None else {}))
+                context = ray.init(address="local", **kwargs, **({"num_cpus": num_cpus} if num_cpus is not None else {}))
         else:
-            ray.init(address=address, **kwargs)
+            context = ray.init(address=address, **kwargs)
     except ConnectionError as error:
         raise ArcrayError(
             f"cannot reach the Ray cluster at {address!r} ({error}); start it with "
             "`ray start --head` or unset RAY_ADDRESS to run locally"
         ) from None
+    _say_where_the_dashboard_is(getattr(context, "dashboard_url", None))
     from ray.data import DataContext
 
     context = DataContext.get_current()
     context.enable_progress_bars = False  # arcray draws its own, with solved counts and tokens
     context.print_on_execution_start = False
+    # ...so Ray Data's warning that its bars are off (arcray's choice) and its line per finished dataset (arcray's
+    # progress line says it) go too; its other warnings stay.
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
+    logging.getLogger("ray.data._internal.execution.streaming_executor").setLevel(logging.WARNING)
+
+
+def _say_where_the_dashboard_is(url: str | None) -> None:
+    """One line on stderr: where this run's dashboard is, and where its token comes from when Ray asks for one."""
+    if not url:
+        return  # Ray without its dashboard (ray[default] not installed)
+    address = url if "://" in url else f"http://{url}"
+    token = " (it asks for the token `ray get-auth-token` prints)" if os.environ.get("RAY_AUTH_MODE") == "token" else ""
+    print(f"Ray dashboard: {address}{token}", file=sys.stderr, flush=True)
 
 
 @contextmanager

@@ -65,6 +65,16 @@ def refuse_inside_source(path: Path) -> None:
                               f"it, e.g. runs/{path.name}")
 
 
+def refuse_inside_ray_session(path: Path) -> None:
+    """A ``ray job submit --working-dir`` job runs in Ray's copy of that folder, under the session folder that Ray
+    deletes with the session: a relative --out lands there and its results with it."""
+    resolved = Path(os.path.abspath(path.expanduser()))
+    if "working_dir_files" in resolved.parts and "runtime_resources" in resolved.parts:
+        raise ArcrayError(f"run directory {path} would be {resolved}, inside this Ray job's copy of its working_dir, which "
+                          "Ray deletes with the session: pass --out an absolute path on the head, an NFS mount, or a "
+                          "storage URI (s3://…, gs://…)")
+
+
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """Dotted keys for nested mappings (``train.lora_r``); lists stay values."""
     if isinstance(value, dict) and value:
@@ -109,6 +119,7 @@ class StageRun:
         else:
             if "://" not in str(out):
                 refuse_inside_source(Path(out))
+                refuse_inside_ray_session(Path(out))
             self.run = RunDir(out)
         self._lock = None
         self._started = time.monotonic()

@@ -20,6 +20,9 @@ def merge_adapter(base: str, adapter: str | os.PathLike, out: str | os.PathLike)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from arcray.llm.hf import resolve_model
+    from arcray.llm.loading import quiet_libraries
+
+    quiet_libraries()
 
     adapter, out = Path(adapter), Path(out)
     if not (adapter / "adapter_config.json").is_file():

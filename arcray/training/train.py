@@ -193,7 +193,7 @@ def _fit(config: TrainConfig, data: TrainingData, run: RunDir, callbacks: list[A
 
     # TRL's report_to: the per-step loss and eval loss land in the MLflow run the stage's manifest completes
     report_to, tracking_env = trainer_report_to(config.tracking, run.path)
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig, TrainingFailedError
+    from ray.train import CheckpointConfig, FailureConfig, LoggingConfig, RunConfig, ScalingConfig, TrainingFailedError
     from ray.train.torch import TorchTrainer
 
     from functools import partial
@@ -214,6 +214,9 @@ def _fit(config: TrainConfig, data: TrainingData, run: RunDir, callbacks: list[A
             name=RAY_RUN_NAME,
             storage_path=config.storage(),
             failure_config=FailureConfig(max_failures=config.max_failures),
+            # Ray Train's INFO lines (worker groups starting, process groups, each checkpoint and report) say nothing a
+            # user acts on; arcray prints one progress line per step block with its ETA (worker.py), and warnings stay.
+            logging_config=LoggingConfig(log_level="WARNING"),
             # Ray Train's print patch also logs what libraries print into captured streams (dill's
             # bytecode listings while datasets hashes a map function): pages of noise in the logs.
             worker_runtime_env={"env_vars": {"RAY_TRAIN_ENABLE_PRINT_PATCH": "0", **({} if config.gpu else CPU_MALLOC_ENV)}},

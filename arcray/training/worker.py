@@ -17,11 +17,10 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
-from arcray.llm.loading import load_causal_lm, load_tokenizer
+from arcray.llm.loading import load_causal_lm, load_tokenizer, quiet_libraries
 from arcray.training.config import TrainConfig
 from arcray.training.data import Row
 
@@ -131,6 +130,9 @@ def build_trainer(
         peft_config=lora_config(config, getattr(model.config, "num_hidden_layers", None)),
         callbacks=list(callbacks),
     )
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # a dict per logged step on the console: arcray's ProgressLines instead
     if not on_gpu:
         # TRL keeps QLoRA adapters in bf16 (the paper's recipe for GPUs); CPUs compute in fp32.
         for parameter in trainer.model.parameters():
@@ -199,6 +201,55 @@ def _report_callback() -> Any:
     return ReportToRay
 
 
+def _quiet_train_reports() -> None:
+    """Ray Train logs every report (metrics and checkpoint) at INFO through a logger named by its file path, outside
+    the ``ray.train`` level that train.py sets: the same level here, on that logger."""
+    import logging
+
+    try:
+        from ray.train.v2._internal.execution import context
+    except ImportError:  # another Ray layout: its lines stay
+        return
+    logging.getLogger(context.__file__).setLevel(logging.WARNING)
+
+
+def _progress_callback() -> Any:
+    from transformers import TrainerCallback
+
+    class ProgressLines(TrainerCallback):
+        """Rank 0's console: a line every tenth of the run (step, loss, seconds a step, ETA) and one per evaluation.
+
+        The rate counts only this process's steps, so a resumed run's ETA is not flattered by the steps it skipped."""
+
+        def __init__(self, label: str) -> None:
+            self.label, self.started, self.first_step, self.losses = label, 0.0, 0, []
+
+        def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001 (transformers' signature)
+            self.started, self.first_step = time.monotonic(), state.global_step
+
+        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+            if logs and "loss" in logs:
+                self.losses.append(float(logs["loss"]))
+
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+            total, step = state.max_steps, state.global_step
+            if step % max(1, total // 10) and step != total:
+                return
+            done = step - self.first_step
+            rate = (time.monotonic() - self.started) / done if done else 0.0
+            loss = f", loss {sum(self.losses) / len(self.losses):.4f}" if self.losses else ""
+            left = int(rate * (total - step))
+            print(f"[train {self.label}] step {step}/{total}{loss}, {rate:.2f}s/step, ETA {left // 60:02d}:{left % 60:02d}",
+                  flush=True)
+            self.losses = []
+
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # noqa: ANN001
+            if metrics and "eval_loss" in metrics:
+                print(f"[train {self.label}] epoch {state.epoch:g}: eval loss {metrics['eval_loss']:.4f}", flush=True)
+
+    return ProgressLines
+
+
 def epoch_metrics(log_history: list[dict[str, Any]], after_step: int) -> dict[str, Any]:
     """The train loss averaged over the steps since ``after_step``, and the latest eval."""
     losses = [e["loss"] for e in log_history if "loss" in e and e.get("step", 0) > after_step]
@@ -227,8 +278,8 @@ def train_loop_per_worker(loop: dict[str, Any], env=None) -> None:
 
     if env is not None:
         env.apply()
-    # PEFT and TRL still call the renamed is_gradient_checkpointing: one FutureWarning per run, not ours to fix.
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    quiet_libraries()  # before PEFT and bitsandbytes are imported
+    _quiet_train_reports()
     config: TrainConfig = loop["config"]
     context = ray.train.get_context()
     rank = context.get_world_rank()
@@ -249,4 +300,6 @@ def train_loop_per_worker(loop: dict[str, Any], env=None) -> None:
         checkpoint.to_directory(resume)
         extra["resumed_from_step"] = json.loads((Path(resume) / "trainer_state.json").read_text())["global_step"]
     trainer.add_callback(_report_callback()(extra))
+    if rank == 0:
+        trainer.add_callback(_progress_callback()("/".join(Path(str(config.out)).parts[-2:])))  # split-100/train
     trainer.train(resume_from_checkpoint=resume)

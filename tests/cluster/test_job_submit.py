@@ -88,6 +88,17 @@ def test_submitted_experiment_writes_its_results(ray_head, tmp_path):
     assert (out / "config.json").exists() and (out / "distillation_dataset.json").exists()
 
 
+def test_a_relative_out_in_a_submitted_job_is_refused_in_one_line(ray_head):
+    """Relative to the job's working_dir copy, which Ray deletes with the session: refused before any work."""
+    address, env = ray_head
+    result = submit(address, env, "python", "experiments/collect.py", "--config", "experiments/configs/collect_search.yaml",
+                    "--smoke-test", "--out", "runs/collect-search", timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "failed" in output
+    assert "working_dir, which Ray deletes with the session: pass --out an absolute path" in output
+    assert "Traceback" not in output
+
+
 @pytest.mark.parametrize("script,config", [
     ("arc_distillation.py", "main_arc.yaml"),  # the offline search teacher: collect, prepare, train, evaluate
     ("self_consistency.py", "self_consistency_cpu.yaml"),  # with the warm start: base, warm model, after
@@ -100,6 +111,11 @@ def test_submitted_experiments_write_their_reports(ray_head, tmp_path, script, c
                     "--smoke-test", "--out", str(out))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "succeeded" in result.stdout + result.stderr
+    console = result.stdout + result.stderr
+    assert "[train " in console and "ETA" in console and "Ray dashboard: http" in console  # arcray's own lines
+    for noise in ("{'loss'", "Loading weights", "Progress bars disabled", "execution finished in", "gemm_4bit_forward",
+                  "is_gradient_checkpointing", "Started training worker group"):  # libraries' lines, silenced at source
+        assert noise not in console, noise
     report = (out / "report.md").read_text()
     assert "| base " in report  # both reports compare the base with the trained student
     for image in [line.split("(")[-1].rstrip(")") for line in report.splitlines() if line.startswith("![")]:

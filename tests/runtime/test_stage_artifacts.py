@@ -128,6 +128,16 @@ def test_a_run_directory_inside_the_package_source_is_refused(tmp_path):
     assert "Traceback" not in relative.stderr and not (source_tree() / "a").exists()
 
 
+def test_a_run_directory_in_a_ray_jobs_working_dir_copy_is_refused(tmp_path, monkeypatch):
+    """What `ray job submit --working-dir` runs in is deleted with Ray's session (tests/cluster has the real job)."""
+    copy = tmp_path / "session_x" / "runtime_resources" / "working_dir_files" / "_ray_pkg_1"
+    copy.mkdir(parents=True)
+    monkeypatch.chdir(copy)
+    with pytest.raises(ArcrayError, match="which Ray deletes with the session: pass --out an absolute path"):
+        StageRun(Path("runs/collect"), "collect", config={})
+    StageRun(tmp_path / "kept", "collect", config={})  # anywhere else is fine
+
+
 def test_the_cli_refuses_a_wrong_artifact_in_one_line_before_any_work(tmp_path):
     """`arcray evaluate --data` given a collection run, and `arcray train --data` given one: one line each, exit 2."""
     with claim(tmp_path / "collect") as stage:
