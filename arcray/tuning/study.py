@@ -87,7 +87,16 @@ class LiveOptunaSearch(OptunaSearch):
         if trial_id not in self._ot_trials and self._reusable:
             import optuna
 
-            self._ot_trials[trial_id] = optuna.trial.Trial(self._ot_study, self._reusable.pop(0))
+            trial = optuna.trial.Trial(self._ot_study, self._reusable.pop(0))
+            if isinstance(self._space, dict):
+                # A driver killed inside Optuna's ask() leaves the trial in the study without all its parameters;
+                # Ray's suggest hands out trial.params as they are, and Tune would run the search space's unsampled
+                # dimensions. Trial._suggest returns a stored value, else samples and stores one: every
+                # suggest_* call of Optuna's own goes through it.
+                for name, distribution in self._space.items():
+                    if name not in trial.params:
+                        trial._suggest(name, distribution)
+            self._ot_trials[trial_id] = trial
         params = super().suggest(trial_id)
         self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL, trial_id)
         return params

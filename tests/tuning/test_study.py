@@ -50,6 +50,26 @@ def test_a_restored_searcher_reuses_the_trial_asked_after_its_checkpoint(tmp_pat
     assert len(load_study(config).trials) == 3  # and then new trials are asked as usual
 
 
+def test_a_trial_asked_by_a_driver_killed_mid_ask_gets_all_its_parameters(tmp_path):
+    """Killed between Optuna creating the trial and storing its parameters (CI hit it once): the restored searcher
+    hands the trial out with every dimension sampled, never Tune's unsampled search space."""
+    config = build_config(TuneSettings, "tune config", data=tmp_path / "data", space=SPACE, seed=0, out=tmp_path / "tune")
+    config.out.mkdir(parents=True)
+    first = searcher_for(config)
+    first.suggest("t0")
+    first.save(str(tmp_path / "searcher.pkl"))
+    study = load_study(config)
+    half = study._storage.create_new_trial(study._study_id)  # ask() had begun: a trial with no parameters yet
+    del first
+
+    restored = LiveOptunaSearch(settings=config, sampler=_sampler(config))
+    restored.restore(str(tmp_path / "searcher.pkl"))
+    params = restored.suggest("t1")
+    assert set(params) == {"lora_r", "lr"} and params["lora_r"] in (2, 4, 8) and 1e-4 <= params["lr"] <= 1e-2
+    stored = [t for t in load_study(config).get_trials() if t._trial_id == half]
+    assert stored and stored[0].params == params and stored[0].user_attrs[TUNE_TRIAL] == "t1"
+
+
 def test_an_evaluated_trial_without_its_objective_fails_and_an_errored_one_too(tmp_path):
     config = build_config(TuneSettings, "tune config", data=tmp_path / "data", space=SPACE, out=tmp_path / "tune",
                           objectives=[{"metric": "eval_loss"}, {"metric": "arc_runnable"}], arc={})
