@@ -10,5 +10,8 @@ _install_log_scrubber()  # no log record of any arcray process carries a key
 # no CPU kernel on the hub (through the `kernels` package, which says so again offline): noise on every Ray worker of a
 # run that asks for no 4-bit model. Levels, set before any arcray code can import them; arcray.llm.loading's
 # quiet_libraries does the rest where models load.
+import logging as _logging  # noqa: E402 (after the scrubber, which must come first)
+
 for _name in ("bitsandbytes", "kernels"):
-    __import__("logging").getLogger(_name).setLevel(40)  # logging.ERROR
+    _logging.getLogger(_name).setLevel(_logging.ERROR)
+del _name
