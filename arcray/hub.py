@@ -12,6 +12,7 @@ handed to the client and never written, logged or recorded. ``HF_ENDPOINT`` poin
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -136,8 +137,6 @@ def _manifest_or_none(location: Any, run: Path) -> Manifest | None:
 
 
 def _json(path: Path) -> dict[str, Any]:
-    import json
-
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
