@@ -133,6 +133,14 @@ def write_dataset_card(out: Path, *, config: dict[str, Any], stats: dict[str, An
     DatasetCard(f"---\n{data.to_yaml()}\n---\n" + "\n".join(lines)).save(out / "README.md")
 
 
+def collection_source(location: Any, collected: Any, *, tasks: Any, min_fitness: Any) -> dict[str, Any]:
+    """A collection run as a dataset card names it: where, its task source, its teacher (from the collection's
+    manifest ``collected``, when there is one) and the fitness threshold its examples met."""
+    teacher = (collected.config.get("teacher") or {}) if collected is not None else {}
+    named = " ".join(str(teacher[k]) for k in ("backend", "model") if teacher.get(k)) or None
+    return {"location": str(location), "stage": "collect", "tasks": tasks, "teacher": named, "min_fitness": min_fitness}
+
+
 def _data_lines(prepared: Any) -> list[str]:
     if prepared is None:
         return ["- Not recorded."]

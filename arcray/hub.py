@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from arcray.cards import write_adapter_card, write_dataset_card
+from arcray.cards import collection_source, write_adapter_card, write_dataset_card
 from arcray.errors import ArcrayError
 from arcray.runtime.manifest import Manifest, read_artifact
 
@@ -106,10 +106,8 @@ def _source(ref: Any, run: Path) -> dict[str, Any]:
     collected = _manifest_or_none(ref.location, run) if ref.stage == "collect" else None
     if collected is None:
         return {"location": ref.location, "stage": ref.stage or "self-consistency records"}
-    teacher = collected.config.get("teacher") or {}
-    return {"location": ref.location, "stage": "collect", "tasks": collected.exports.get("tasks"),
-            "teacher": " ".join(str(teacher[k]) for k in ("backend", "model") if teacher.get(k)) or None,
-            "min_fitness": collected.exports.get("min_fitness")}
+    return collection_source(ref.location, collected, tasks=collected.exports.get("tasks"),
+                             min_fitness=collected.exports.get("min_fitness"))
 
 
 def _figures(run: Path) -> dict[str, Any]:

@@ -22,7 +22,7 @@ distribution's cumulative sum. A seeded sample is then the same whichever rows s
 global generator would hand each row the next number in the batch's order, and which calls the
 batching queue merges depends on when they arrive. What can still differ with the batch is the logits'
 last bits (matrix products of other shapes), which moves a draw only where its uniform falls that close
-to a boundary of the distribution; ``tests/llm/test_decode.py`` measures it.
+to a boundary of the distribution; ``scripts/draw_invariance.py`` measures how often.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from arcray.augment import Derived, AugmentConfig, derive
 from arcray.errors import ArcrayError, ConfigError
 from arcray.tracking import TrackingConfig
 from arcray.jsonl import iter_jsonl
-from arcray.cards import write_dataset_card
+from arcray.cards import collection_source, write_dataset_card
 from arcray.runtime.manifest import Manifest, input_ref, read_artifact
 from arcray.runtime.rundir import RunDir
 from arcray.runtime.stage import StageRun
@@ -220,10 +220,7 @@ def _source(location: Path, collection: Collection | None) -> dict[str, Any]:
     """A source as the dataset card names it: a collection run (its task source, teacher and threshold) or a file."""
     if collection is None:
         return {"location": str(location), "stage": "self-consistency records"}
-    teacher = (collection.manifest.config.get("teacher") or {}) if collection.manifest else {}
-    named = " ".join(str(teacher[k]) for k in ("backend", "model") if teacher.get(k)) or None
-    return {"location": str(location), "stage": "collect", "tasks": collection.tasks, "teacher": named,
-            "min_fitness": collection.threshold}
+    return collection_source(location, collection.manifest, tasks=collection.tasks, min_fitness=collection.threshold)
 
 
 def _prepare(config: PrepareConfig, collections: dict[Path, Collection]) -> tuple[dict[str, Any], RenderConfig, list[str]]:
