@@ -25,6 +25,7 @@ from arcray.civilization.config import EvolutionConfig
 from arcray.errors import ArcrayError
 from arcray.llm.config import CacheConfig
 from arcray.llm.registry import grammar_backends
+from arcray.runtime.memory import actor_memory, check_fits
 from arcray.runtime.progress import Progress
 from arcray.runtime.resumable import append_each_once
 from arcray.runtime.ray_setup import forwarded_env
@@ -62,6 +63,9 @@ class CollectConfig(BaseModel):
         "a local model's calls from all of them are merged into batched engine calls)")
     num_cpus_per_actor: float = Field(0.25, gt=0, description="CPUs reserved per actor (API teachers need little)")
     num_gpus_per_actor: float = Field(0.0, ge=0, description="GPUs per actor (local-model teachers on a cluster)")
+    memory_gib_per_actor: float | None = Field(
+        None, gt=0, le=4096, description="memory (GiB) each actor asks Ray for, so a node takes no more actors than it "
+        "holds; None: the peak measured for the backend (arcray/runtime/memory.py)")
     out: RunOut = Field(description="run directory: a path (local or NFS) or a storage URI (s3://…, gs://…)")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="where the run's params, metrics and artifacts are logged")
 
@@ -190,6 +194,8 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
     from arcray.runtime.ray_setup import ensure_ray
 
     ensure_ray()
+    memory = actor_memory(config.teacher.backend, config.memory_gib_per_actor)
+    check_fits(memory, f"{config.teacher.backend} actor", "memory_gib_per_actor")
     items = [{"task_id": t.id, "task": json.dumps(t.to_json())} for t in pending]
     dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
         ArcStudentEvaluator if stage == "evaluate" else ArcCollector,
@@ -199,6 +205,7 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
                                "env": forwarded_env()},
         num_cpus=config.num_cpus_per_actor,
         num_gpus=config.num_gpus_per_actor or None,
+        memory=memory,
     )
     bar = Progress(stage=stage, run=run.path.name, total=total, done=total - len(pending), unit="task", enabled=progress,
                    solved=sum(a.solved for a in done.values()), tokens=sum(a.tokens for a in done.values()))

@@ -63,6 +63,9 @@ class EvaluateConfig(BaseModel):
                                  "calls are merged into batched engine calls (throughput follows what is in flight)")
     num_cpus_per_actor: float = Field(1.0, gt=0)
     num_gpus_per_actor: float = Field(0.0, ge=0)
+    memory_gib_per_actor: float | None = Field(
+        None, gt=0, le=4096, description="memory (GiB) each actor asks Ray for, so a node takes no more actors than it "
+        "holds; None: the peak measured for the backend (arcray/runtime/memory.py)")
     out: RunOut = Field(description="run directory: a path or a storage URI")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="where the run's params, metrics and artifacts are logged")
 
@@ -109,7 +112,8 @@ class EvaluateConfig(BaseModel):
             tasks=self.tasks, ids=self.ids, limit=self.limit, max_cells=self.max_cells, teacher=self.student, evolution=self.evolution,
             sandbox=self.sandbox, render=self.render, cache=self.cache, concurrency=self.concurrency,
             tasks_per_actor=self.tasks_per_actor,
-            num_cpus_per_actor=self.num_cpus_per_actor, num_gpus_per_actor=self.num_gpus_per_actor, out=self.out,
+            num_cpus_per_actor=self.num_cpus_per_actor, num_gpus_per_actor=self.num_gpus_per_actor,
+            memory_gib_per_actor=self.memory_gib_per_actor, out=self.out,
             tracking=TrackingConfig(backend="none"),
         )
 

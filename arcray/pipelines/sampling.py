@@ -60,6 +60,7 @@ from arcray.consistency.records import (
 from arcray.llm.config import CacheConfig
 from arcray.llm.registry import AnyBackendConfig
 from arcray.llm.types import DEFAULT_TEMPERATURE, MaxNewTokens, SampleCount, SamplingParams, Temperature, TopP
+from arcray.runtime.memory import actor_memory, check_fits
 from arcray.runtime.progress import Progress
 from arcray.runtime.ray_setup import forwarded_env, use_cpu_threads
 from arcray.runtime.resumable import Failed, append_each_once
@@ -87,6 +88,9 @@ class _SamplingConfig(BaseModel):
     batch_size: int = Field(4, ge=1, le=1024, description="prompts per generate call (each with all its samples)")
     num_cpus_per_actor: float = Field(1.0, gt=0, description="CPUs per actor; on CPU also its torch threads")
     num_gpus_per_actor: float | None = Field(None, ge=0, description="None: 1 when the cluster has GPUs, else 0")
+    memory_gib_per_actor: float | None = Field(
+        None, gt=0, le=4096, description="memory (GiB) each actor asks Ray for, so a node takes no more actors than it "
+        "holds; None: the peak measured for the backend (arcray/runtime/memory.py)")
     pipeline: Literal["actors", "ray-data-llm"] = Field(
         "actors", description="actors: a Ray Data actor pool, one backend each; ray-data-llm: Ray Data LLM's vLLM "
         "engines (a vllm student only)")
@@ -404,6 +408,8 @@ def _sample_on_ray(config: _SamplingConfig, pending: list[Problem], sampling_for
     gpus = config.num_gpus_per_actor
     if gpus is None:
         gpus = 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
+    memory = actor_memory(config.student.backend, config.memory_gib_per_actor)
+    check_fits(memory, f"{config.student.backend} sampler", "memory_gib_per_actor")
     items = [{"problem": json.dumps(p.to_record()), "sampling": sampling_for(p).model_dump_json()} for p in pending]
     blocks = -(-len(items) // config.batch_size)
     dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
@@ -415,6 +421,7 @@ def _sample_on_ray(config: _SamplingConfig, pending: list[Problem], sampling_for
                                "run_id": f"sample-{uuid.uuid4().hex[:8]}", "env": forwarded_env()},
         num_cpus=config.num_cpus_per_actor,
         num_gpus=gpus or None,
+        memory=memory,
     )
     return len(append(dataset.iter_rows(), parse=_sample_or_failure))
 

@@ -23,6 +23,14 @@ def is_uri(location: str | os.PathLike) -> bool:
     return "://" in str(location)
 
 
+def join(location: str, *parts: str) -> str:
+    """``location`` (a folder or a URI, whose query such as ``?endpoint_override=…`` stays at the end) with ``parts`` appended."""
+    if not is_uri(location):
+        return str(Path(location, *parts))
+    base, sep, query = location.partition("?")
+    return "/".join([base.rstrip("/"), *parts]) + sep + query
+
+
 def staging_dir(uri: str) -> Path:
     root = Path(os.environ.get("ARCRAY_CACHE_DIR") or "~/.cache/arcray").expanduser() / "staging"
     return root / hashlib.sha256(uri.encode()).hexdigest()[:16]

@@ -53,6 +53,9 @@ class TrainConfig(BaseModel):
     gpu: bool = Field(False, description="one GPU per worker (bf16); otherwise CPU (fp32)")
     cpus_per_worker: float | None = Field(
         None, gt=0, description="CPUs (and torch threads) per worker; None: 1 with a GPU, else the cluster's CPUs / workers")
+    memory_gib_per_worker: float | None = Field(
+        None, gt=0, le=4096, description="memory (GiB) each worker asks Ray for; None: the peak measured for SmolLM2 "
+        "(arcray/runtime/memory.py): set it for a larger model")
     load_in_4bit: bool = Field(True, description="quantise the frozen base to NF4 (QLoRA); false trains LoRA on a full-precision base")
     bf16: bool | None = Field(
         None, description="bfloat16 autocast; None: on a GPU that has it; true on CPU too (for CPUs with AVX512-BF16 or AMX: "

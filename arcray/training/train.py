@@ -25,6 +25,7 @@ from typing import Any
 from arcray.cards import write_adapter_card
 from arcray.errors import ArcrayError, ConfigError, did_you_mean
 from arcray.runtime.manifest import input_ref, read_artifact
+from arcray.runtime.memory import check_fits, train_worker_memory
 from arcray.runtime.rundir import RunDir, keyed
 from arcray.runtime.stage import StageRun
 from arcray.training.config import TrainConfig
@@ -36,7 +37,7 @@ ADAPTER_DIR, MERGED_DIR = "adapter", "merged"
 RESUME_KEYS = ("model", "lora_r", "target_modules")
 # How the run is spread over the cluster and where Ray keeps it, and how long it goes on (more epochs continue
 # the same run from its last checkpoint): never what it learns from or how.
-TRAIN_OPERATIONAL = ("workers", "gpu", "cpus_per_worker", "max_failures", "storage_path", "epochs")
+TRAIN_OPERATIONAL = ("workers", "gpu", "cpus_per_worker", "memory_gib_per_worker", "max_failures", "storage_path", "epochs")
 # A CPU training step frees and re-allocates gigabytes of activations; by default glibc gives large
 # freed blocks back to the kernel and page-faults them in again on the next step. Keeping them
 # (no trim, a 1 GiB top pad, mmap only above 32 MiB) is worth +17% tokens/s on the main job's ARC
@@ -203,12 +204,14 @@ def _fit(config: TrainConfig, data: TrainingData, run: RunDir, callbacks: list[A
 
     ensure_ray()
     _check_resources(config)
+    check_fits(train_worker_memory(config.memory_gib_per_worker), "Train worker", "memory_gib_per_worker")
     trainer = TorchTrainer(
         partial(train_loop_per_worker, env=SecretEnv()),  # the key by reference, not in train_loop_config
         train_loop_config={"config": config, "train": data.train, "validation": data.validation, "callbacks": callbacks,
                            "report_to": report_to, "tracking_env": tracking_env},
         scaling_config=ScalingConfig(
-            num_workers=config.workers, use_gpu=config.gpu, resources_per_worker={"CPU": config.cpus_per_worker},
+            num_workers=config.workers, use_gpu=config.gpu, resources_per_worker={"CPU": config.cpus_per_worker,
+                                                                          "memory": train_worker_memory(config.memory_gib_per_worker)},
         ),
         run_config=RunConfig(
             name=RAY_RUN_NAME,

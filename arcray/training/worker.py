@@ -188,11 +188,13 @@ def _report_callback() -> Any:
             self.clock.append(time.monotonic())
 
         def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
+            import ray
             import ray.train
 
             metrics = {**epoch_metrics(state.log_history, self.reported_step), **self.extra}
             if len(self.clock) > 1:
                 metrics["seconds_per_step"] = round((self.clock[-1] - self.clock[0]) / (len(self.clock) - 1), 3)
+            metrics["node"] = ray.get_runtime_context().get_node_id()  # which machine trained it (rank 0's, in metrics.jsonl)
             self.reported_step = state.global_step
             folder = Path(args.output_dir) / f"{CHECKPOINT_PREFIX}{state.global_step}"
             checkpoint = ray.train.Checkpoint.from_directory(str(folder)) if folder.is_dir() else None

@@ -9,9 +9,9 @@ search ends with the requested number of trials. The searcher's Optuna study liv
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
+from arcray.runtime.storage import join as storage_join
 from arcray.runtime.ray_setup import SecretEnv, ensure_ray
 from arcray.runtime.manifest import input_ref, load_manifest
 from arcray.runtime.rundir import RunDir
@@ -167,7 +167,7 @@ def run_tune(settings: TuneSettings, *, callbacks: list | tuple = ()) -> dict[st
 def _search(settings: TuneSettings, callbacks: list | tuple, run: RunDir) -> dict[str, Any]:
     from ray import tune
 
-    path = str(Path(settings.storage()) / EXPERIMENT) if "://" not in settings.storage() else f"{settings.storage()}/{EXPERIMENT}"
+    path = storage_join(settings.storage(), EXPERIMENT)
     if tune.Tuner.can_restore(path):
         if load_study(settings) is None:
             from arcray.errors import ArcrayError
