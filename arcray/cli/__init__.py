@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "arcray.cli.consistency",
     "arcray.cli.compare",
     "arcray.cli.hub",
+    "arcray.cli.kaggle",
 )
 
 

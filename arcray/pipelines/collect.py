@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import uuid
 from collections import Counter
@@ -66,8 +67,19 @@ class CollectConfig(BaseModel):
     memory_gib_per_actor: float | None = Field(
         None, gt=0, le=4096, description="memory (GiB) each actor asks Ray for, so a node takes no more actors than it "
         "holds; None: the peak measured for the backend (arcray/runtime/memory.py)")
+    on_ray: bool = Field(True, description="false: attempt the tasks in this process, in tasks_per_actor threads, "
+                         "without Ray (a Kaggle notebook); the same teacher, records and resume")
+    budget_s: float | None = Field(None, gt=0, description="in this process only: start no task after this many "
+                                   "seconds (a notebook's time limit); a task not started gets no record, and says so")
     out: RunOut = Field(description="run directory: a path (local or NFS) or a storage URI (s3://…, gs://…)")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="where the run's params, metrics and artifacts are logged")
+
+    @model_validator(mode="after")
+    def _budget_is_for_a_process(self) -> "CollectConfig":
+        if self.budget_s is not None and self.on_ray:
+            raise ValueError("budget_s bounds a run in this process (on_ray: false), such as a Kaggle notebook's; "
+                             "drop it, or set on_ray: false")
+        return self
 
     @model_validator(mode="after")
     def _grammar_needs_a_local_model(self) -> "CollectConfig":
@@ -166,7 +178,8 @@ def collect_into(run: RunDir, config: CollectConfig, tasks: list[Task], *, progr
     pending = [t for t in tasks if t.id not in done]
     started = time.perf_counter()
     if pending:
-        _attempt_on_ray(config, pending, run, done, total=len(tasks), progress=progress, stage=stage)
+        attempt = _attempt_on_ray if config.on_ray else _attempt_in_process
+        attempt(config, pending, run, done, total=len(tasks), progress=progress, stage=stage)
     records = [done[t.id] for t in tasks if t.id in done]
     dataset = [r for r in records if r.verified(config.min_fitness)]
     summary = summarize(records, len(dataset), wall_s=time.perf_counter() - started, requested=len(wanted))
@@ -212,6 +225,45 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
     append_each_once(dataset.iter_rows(), run=run, records=ATTEMPTS, done=done, progress=bar,
                      parse=lambda row: Attempt.model_validate_json(row["record"]), key=lambda record: record.task_id,
                      tally=lambda record: {"solved": int(record.solved), "tokens": record.tokens})
+
+
+def _attempt_in_process(config: CollectConfig, pending: list[Task], run: RunDir, done: dict, *, total: int,
+                        progress: bool, stage: str) -> None:
+    """The Ray path's actor, made once here and called from ``tasks_per_actor`` threads: its model's calls are merged
+    into batched engine calls as on Ray, and each record is appended as it finishes. Tasks not started within
+    ``budget_s`` are left without a record (a later run, or the submission's fallback, takes them)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    deadline = None if config.budget_s is None else time.monotonic() + config.budget_s
+    actor = ArcCollector(config.model_dump_json(), f"{stage}-{uuid.uuid4().hex[:8]}", forwarded_env())
+    skipped: list[str] = []
+
+    def attempt(task: Task) -> list[dict[str, str]]:
+        if deadline is not None and time.monotonic() > deadline:
+            skipped.append(task.id)
+            return []
+        batch = actor({"task_id": [task.id], "task": [json.dumps(task.to_json())]})
+        return [{"record": record} for record in batch["record"]]
+
+    def rows():
+        with ThreadPoolExecutor(max_workers=config.tasks_per_actor, thread_name_prefix=stage) as pool:
+            for finished in pool.map(attempt, pending):
+                yield from finished
+
+    bar = Progress(stage=stage, run=run.path.name, total=total, done=total - len(pending), unit="task", enabled=progress,
+                   solved=sum(a.solved for a in done.values()), tokens=sum(a.tokens for a in done.values()))
+    try:
+        append_each_once(rows(), run=run, records=ATTEMPTS, done=done, progress=bar,
+                         parse=lambda row: Attempt.model_validate_json(row["record"]), key=lambda record: record.task_id,
+                         tally=lambda record: {"solved": int(record.solved), "tokens": record.tokens})
+    finally:
+        close = getattr(actor.teacher, "close", None)
+        if close is not None:
+            close()
+    if skipped:
+        print(f"arcray: the {config.budget_s:g} s budget ran out before {len(skipped)} of {len(pending)} task(s) started "
+              f"(first: {skipped[0]}); they have no record. Re-run the same command to attempt them, or raise the budget",
+              file=sys.stderr, flush=True)
 
 
 def exported(record: Attempt) -> dict[str, Any]:

@@ -66,11 +66,16 @@ class EvaluateConfig(BaseModel):
     memory_gib_per_actor: float | None = Field(
         None, gt=0, le=4096, description="memory (GiB) each actor asks Ray for, so a node takes no more actors than it "
         "holds; None: the peak measured for the backend (arcray/runtime/memory.py)")
+    on_ray: bool = Field(True, description="false: attempt the tasks in this process without Ray (a Kaggle notebook)")
+    budget_s: float | None = Field(None, gt=0, description="with on_ray false: start no task after this many seconds")
     out: RunOut = Field(description="run directory: a path or a storage URI")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="where the run's params, metrics and artifacts are logged")
 
     @model_validator(mode="after")
     def _knows_its_prompt_and_tasks(self) -> "EvaluateConfig":
+        if self.budget_s is not None and self.on_ray:
+            raise ValueError("budget_s bounds a run in this process (on_ray: false), such as a Kaggle notebook's; "
+                             "drop it, or set on_ray: false")
         if self.data is not None and self.render is not None:
             raise ValueError("the prompt comes from --data (the one the student was trained on): drop the prompt options "
                              "(--prompt, --facts, --exemplars, --exemplar-pool), or drop --data")
@@ -113,7 +118,7 @@ class EvaluateConfig(BaseModel):
             sandbox=self.sandbox, render=self.render, cache=self.cache, concurrency=self.concurrency,
             tasks_per_actor=self.tasks_per_actor,
             num_cpus_per_actor=self.num_cpus_per_actor, num_gpus_per_actor=self.num_gpus_per_actor,
-            memory_gib_per_actor=self.memory_gib_per_actor, out=self.out,
+            memory_gib_per_actor=self.memory_gib_per_actor, on_ray=self.on_ray, budget_s=self.budget_s, out=self.out,
             tracking=TrackingConfig(backend="none"),
         )
 

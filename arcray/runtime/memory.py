@@ -3,7 +3,7 @@
 Ray schedules ``memory`` as a logical resource: nothing enforces it, but a node whose declared total would pass
 its own ``memory`` resource takes no more. Without a declaration (Ray's default, 0) a cluster packs model actors
 onto one node until the node runs out of memory. The defaults below are the peaks measured on this project's
-reference machine (the VmHWM of each Ray worker process through one main job, ``scripts/ray_peaks.py``), rounded
+reference machine (the VmHWM of each Ray worker process through one main job: ``scripts/ray_peaks.py``), rounded
 up; a larger model needs more, and every config that starts actors takes ``memory_gib_per_actor`` (Train:
 ``memory_gib_per_worker``) to say so.
 """
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 GIB = 1024**3
 
-# Measured peaks (GiB), main job at ba597cf, SmolLM2-135M-Instruct in bfloat16 on CPU:
+# Measured peaks (GiB of VmHWM), the main job at ba597cf, SmolLM2-135M-Instruct in bfloat16 on CPU:
 #   ArcCollector, search teacher: 0.22
-#   ArcStudentEvaluator, hf SmolLM2, 40 tasks x 3 programs in flight: 5.4
-#   self-consistency sampler, hf SmolLM2, 26 prompts x 8 samples: see ACTOR_GIB["hf"]
-#   RayTrainWorker, LoRA on SmolLM2 (last 10 layers), batch 8: see TRAIN_WORKER_GIB
+#   ArcStudentEvaluator, hf SmolLM2, 16 tasks x 8 programs in flight: 4.7 (5.4 with 48 prompts in a batch)
+#   self-consistency sampler, hf SmolLM2, 26 prompts x 8 samples: 1.8 (main_sc.yaml declares 2.5)
+#   RayTrainWorker, LoRA on SmolLM2's last 10 layers, batch 1, 768 tokens: 3.9
 ACTOR_GIB = {
     "search": 0.5,  # the search teacher and its sandbox worker
     "gemini": 0.5,  # an API client and its sandbox worker
@@ -24,7 +24,7 @@ ACTOR_GIB = {
     "hf": 6.0,  # a local model in torch, its batch's key/value cache included
     "vllm": 8.0,  # vLLM's CPU engine keeps a 4 GiB key/value cache of its own (VLLM_CPU_KVCACHE_SPACE)
 }
-TRAIN_WORKER_GIB = 4.0
+TRAIN_WORKER_GIB = 4.5
 
 
 def actor_memory(backend: str, declared_gib: float | None) -> int:

@@ -34,7 +34,7 @@ LOCK = ".arcray.lock"
 # Always operational: where the run is written and how many workers share it, never what it computes.
 OPERATIONAL = frozenset({"out", "concurrency", "tasks_per_actor", "num_cpus_per_actor", "num_gpus_per_actor", "memory_gib_per_actor",
                          "memory_gib_per_worker", "cache",
-                         "retry_failed", "tracking", "progress"})
+                         "retry_failed", "tracking", "progress", "on_ray", "budget_s"})
 # Operational at any depth: how a backend reaches its endpoint and batches its calls (a teacher's retries,
 # rate limit, timeouts, in-flight requests), never which model answers or how it samples.
 NESTED_OPERATIONAL = frozenset({"retry", "rate_limit", "max_concurrency", "timeout_s", "timeouts", "transport", "prices",
