@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from arcray.arc.sandbox import SandboxUnavailable
 from arcray.errors import ArcrayError
 from arcray.kaggle.bundle import BUNDLE_FILE, FORMAT
 
@@ -48,7 +49,11 @@ def predict(*, bundle: str | Path, challenges: str | Path, out: str | Path, budg
     config = EvaluateConfig.build(student=student, tasks=f"kaggle:{challenges}", limit=limit, render=render, evolution=settings["evolution"],
                                   sandbox=sandbox, tasks_per_actor=settings.get("tasks_per_actor", 1), cache={"enabled": False},
                                   on_ray=False, budget_s=budget_s, out=str(run), tracking={"backend": "none"})
-    summary = run_evaluate(config, progress=True)
+    try:
+        summary = run_evaluate(config, progress=True)
+    except SandboxUnavailable as error:
+        raise SandboxUnavailable(f"{error}. In the Kaggle notebook: set ALLOW_UNCONFINED = True in its parameters cell "
+                                 "(read the cell above it first), or run it where user namespaces are allowed") from None
     target = out / SUBMISSION
     shutil.copyfile(run / SUBMISSION, target.with_suffix(".json.tmp"))
     target.with_suffix(".json.tmp").replace(target)

@@ -121,3 +121,25 @@ def test_a_budget_on_ray_is_refused_up_front(tmp_path):
 
     with pytest.raises(ConfigError, match="budget_s bounds a run in this process"):
         EvaluateConfig.build(student={"backend": "hf"}, tasks="arc1/eval", out=str(tmp_path), budget_s=60)
+
+
+def test_without_a_sandbox_predict_stops_in_one_line_unless_unconfined_is_opted_into(evaluated, tmp_path, monkeypatch,
+                                                                                        capfd):
+    """Kaggle's image has no bubblewrap (and its containers refuse user namespaces): the notebook stops and names
+    ALLOW_UNCONFINED; opted in, the programs run unconfined and a loud line says so."""
+    root, challenges, _ = evaluated
+    bundle = tmp_path / "bundle"
+    build_bundle(root / "evaluate", bundle)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bwrap-here"))
+    monkeypatch.delenv("ARCRAY_ALLOW_UNCONFINED", raising=False)
+    from arcray.arc.sandbox import SandboxUnavailable
+    from arcray.kaggle.predict import predict
+
+    with pytest.raises(SandboxUnavailable, match="bubblewrap.*set ALLOW_UNCONFINED = True"):
+        predict(bundle=bundle, challenges=challenges, out=tmp_path / "refused")
+    assert not (tmp_path / "refused" / "submission.json").exists()
+
+    result = predict(bundle=bundle, challenges=challenges, out=tmp_path / "working", allow_unconfined=True, limit=1)
+    assert result["attempted"] == 1 and (tmp_path / "working" / "submission.json").is_file()
+    err = capfd.readouterr().err
+    assert "ALLOW_UNCONFINED is on" in err and "WITHOUT the operating-system boundary" in err

@@ -47,13 +47,14 @@ class Slow:
         return dataclasses.replace(reply, delay_s=self.delay_s)
 
 
-def gemini_collection(out, ids, **extra) -> CollectConfig:
+def gemini_collection(out, ids, *, nodes, cache: bool = False, **teacher) -> CollectConfig:
+    """The scripted Gemini teacher, one actor of one CPU per worker node."""
     return CollectConfig.build(
-        tasks="arc1/train", ids=ids, out=out, cache={"enabled": False},
+        tasks="arc1/train", ids=ids, out=out, cache={"enabled": cache},
         teacher={"backend": "gemini", "model": "gemini-2.5-flash", "timeout_s": 10,
-                 "retry": {"initial_delay_s": 0.01, "max_delay_s": 0.05, "max_attempts": 2}},
+                 "retry": {"initial_delay_s": 0.01, "max_delay_s": 0.05, "max_attempts": 2}, **teacher},
         evolution={"max_generations": 1, "population": 1, "use_analyst": False},
-        concurrency=len(extra.pop("nodes")), num_cpus_per_actor=1.0, **extra)
+        concurrency=len(nodes), num_cpus_per_actor=1.0)
 
 
 def test_collection_spreads_over_the_worker_nodes(nodes, tmp_path):
@@ -121,3 +122,35 @@ def test_a_worker_node_killed_mid_collection_loses_nothing_and_writes_nothing_tw
     asked = fake_gemini.request_count
     run_collect(config, progress=False)
     assert fake_gemini.request_count == asked and (out / "attempts.jsonl").read_text().splitlines() == lines
+
+
+def test_one_rate_limit_and_one_response_cache_serve_every_node(nodes, tmp_path, fake_gemini, monkeypatch):
+    """The rate limit is one named Ray actor for the whole run, wherever its callers run: two actors on two nodes
+    together keep to 120 requests a minute (each alone would send twice that). The response cache is the folder
+    ARCRAY_CACHE_DIR names: one folder that every node sees (an NFS mount; here the one disk) serves them all."""
+    ids = IDS[: max(TASKS, 4 * len(nodes.workers))]
+    fake_gemini.handler = ArcTeacher(ids)
+    monkeypatch.setenv("ARCRAY_CACHE_DIR", str(tmp_path / "cache"))
+    limit = {"requests_per_minute": 120, "burst_s": 0.5}
+    run_collect(gemini_collection(tmp_path / "first", ids, nodes=nodes.workers, cache=True, rate_limit=limit), progress=False)
+    assert nodes_of("ArcCollector") >= nodes.worker_ids()
+    times = sorted(r.received_at for r in fake_gemini.requests)
+    # one request of burst, then 2 a second for the cluster as a whole
+    print(f"{len(times)} requests from two nodes in {times[-1] - times[0]:.2f} s")
+    assert times[-1] - times[0] >= 0.9 * (len(times) - 2) / 2.0, (len(times), times[-1] - times[0])
+
+    asked = fake_gemini.request_count
+    summary = run_collect(gemini_collection(tmp_path / "second", ids, nodes=nodes.workers, cache=True, rate_limit=limit),
+                          progress=False)
+    assert fake_gemini.request_count == asked  # every answer came from the shared cache, whichever node asked
+    assert summary["attempted"] == len(ids) and summary["solved"] == len(KNOWN_SOLVERS)
+
+
+def test_an_actor_no_node_can_hold_is_refused_in_one_line(nodes, tmp_path):
+    from arcray.errors import ArcrayError
+
+    config = CollectConfig.build(tasks="arc1/train", ids=IDS[:2], teacher={"backend": "search"}, out=tmp_path / "c",
+                                 concurrency=1, num_cpus_per_actor=1.0, memory_gib_per_actor=4000)
+    with pytest.raises(ArcrayError, match=r"asks Ray for 4000.0 GiB of memory and the largest node offers .*memory_gib_per_actor"):
+        run_collect(config, progress=False)
+    assert not (tmp_path / "c" / "attempts.jsonl").exists() or not (tmp_path / "c" / "attempts.jsonl").read_text()
