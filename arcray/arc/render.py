@@ -38,6 +38,9 @@ class RenderConfig(BaseModel):
                           "docstring (a teacher such as Gemini); in the compact one each primitive's name(parameters)")
     exemplars: int = Field(0, ge=0, le=16, description="end the prompt with the programs of this many training-side solved "
                            "tasks whose facts are nearest the task's (arcray/arc/exemplars.py); prepare and evaluate alike")
+    exemplar_order: Literal["facts", "fit"] = Field(
+        "facts", description="facts: the programs whose task's facts are nearest; fit: every pool program run on the "
+        "task's train pairs (DSL primitives, in this process) and listed by how well it fits them, facts breaking ties")
     exemplar_pool: str | None = Field(None, description="the exemplars.json file of the training side's programs they are "
                                       "drawn from (prepare writes it; every process loads it once): a path, never the pool "
                                       "itself, so configs, manifests and actors carry a name, not the programs")

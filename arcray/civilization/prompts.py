@@ -73,7 +73,8 @@ def programmer_prompt(task: Task, spec: str, render: RenderConfig, *, own: tuple
 
     With ``render.exemplars`` it ends with the programs of the nearest training-side tasks; a training
     example passes its ``own`` answer (listed among them) and its source task to ``exclude``."""
-    listed = render_exemplars(shown(pool_at(render.exemplar_pool), task, render.exemplars, own=own, exclude=exclude))
+    listed = render_exemplars(shown(pool_at(render.exemplar_pool), task, render.exemplars, own=own, exclude=exclude,
+                                     order=render.exemplar_order))
     listed = f"\n\n{listed}" if listed else ""
     if render.prompt == "compact":
         user = template("programmer_compact").substitute(task=render_task(task, render)).rstrip() + _specification(spec)

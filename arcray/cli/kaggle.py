@@ -26,6 +26,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(bundle)
     bundle.set_defaults(handler=run_bundle)
 
+    export = actions.add_parser("challenges", help="write ARC Prize's challenges/solutions pair from a task source "
+                                "(a local, offline rehearsal of the notebook on tasks with known answers)")
+    export.add_argument("source", help="a task source, e.g. arc2025/eval or arc1/eval")
+    export.add_argument("--out", type=Path, required=True, help="the folder for arc-agi_NAME_{challenges,solutions}.json")
+    export.add_argument("--name", default="evaluation", help="NAME in the file names (default evaluation)")
+    export.add_argument("--limit", type=int, default=None, help="only the first N tasks")
+    export.add_argument("--max-cells", type=int, default=None, help="only tasks whose prompt shows at most N cells")
+    export.set_defaults(handler=run_challenges)
+
     predict = actions.add_parser("predict", help="answer a challenges file with a bundle's student (the notebook's step)")
     predict.add_argument("--bundle", type=Path, required=True, help="the folder `arcray kaggle bundle` wrote")
     predict.add_argument("--challenges", type=Path, required=True, help="an arc-agi_*_challenges.json")
@@ -48,6 +57,14 @@ def run_bundle(args: argparse.Namespace) -> int:
     print(f"bundle: {result['out']} (model {result['model']}" + (f", adapter {result['adapter']}" if result["adapter"] else "")
           + f"; wheels: {', '.join(result['wheels'])})")
     print(f"notebook: {result['notebook']}; upload with `kaggle datasets create -p {result['out']}`")
+    return 0
+
+
+def run_challenges(args: argparse.Namespace) -> int:
+    from arcray.kaggle.challenges import write_challenges
+
+    path = write_challenges(args.source, args.out, name=args.name, limit=args.limit, max_cells=args.max_cells)
+    print(f"challenges: {path}" + (" (solutions beside it)" if path.with_name(path.name.replace("challenges", "solutions")).exists() else ""))
     return 0
 
 

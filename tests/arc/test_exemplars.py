@@ -79,3 +79,18 @@ def test_evaluating_with_exemplars_and_no_pool_names_the_file_to_pass(tmp_path):
         EvaluateConfig.build(student={"backend": "hf", "model": "smollm2-135m"}, tasks="arc1/train",
                              render={"prompt": "compact", "exemplars": 4}, out=str(tmp_path))
     assert isinstance(POOL[0], Exemplar)
+
+
+def test_by_fit_the_program_that_fits_the_train_pairs_is_listed_first():
+    """67a3c6ac mirrors every row. By facts, flip_lr (filed under a task of another size rule) is not even listed;
+    by fit it is first, the near misses (same size, some cells) after it, and a training example's own answer
+    lands where its fit puts it: first."""
+    task = TASKS["67a3c6ac"]
+    mirror = exemplar(TASKS["007bbfb7"], solver("grid = flip_lr(grid)"))
+    pool = (*POOL, mirror)
+    assert mirror.steps not in shown(pool, task, 3)
+    by_fit = shown(pool, task, 3, order="fit")
+    assert by_fit[0] == mirror.steps and POOL[2].steps not in by_fit  # the x3 fractal fits no pair's size
+    own = ("grid = flip_lr(grid)", "grid = flip_lr(grid)", "grid = flip_lr(grid)")
+    assert shown(POOL, task, 3, own=own, order="fit")[0] == own
+    assert shown(pool, task, 3, order="fit") == by_fit  # the same list every time: nothing random

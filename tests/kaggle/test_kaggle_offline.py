@@ -22,17 +22,14 @@ IDS = ["00576224", "0c786b71", "2072aba6", "48131b3c"]  # small arc1/eval tasks
 
 
 def write_challenges(folder):
-    """An ARC Prize evaluation file pair (challenges without the test outputs; solutions beside them)."""
-    tasks = load_tasks("arc1/eval", ids=IDS)
-    challenges, solutions = {}, {}
-    for task in tasks:
-        data = task.to_json()
-        challenges[task.id] = {"train": data["train"], "test": [{"input": t["input"]} for t in data["test"]]}
-        solutions[task.id] = [t["output"] for t in data["test"]]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "arc-agi_evaluation_challenges.json").write_text(json.dumps(challenges))
-    (folder / "arc-agi_evaluation_solutions.json").write_text(json.dumps(solutions))
-    return folder / "arc-agi_evaluation_challenges.json"
+    """An ARC Prize evaluation file pair (challenges without the test outputs; solutions beside them), as
+    `arcray kaggle challenges` writes it."""
+    assert main(["kaggle", "challenges", "arc1/eval", "--out", str(folder), "--max-cells", "200", "--limit", "4"]) == 0
+    path = folder / "arc-agi_evaluation_challenges.json"
+    assert sorted(json.loads(path.read_text())) == IDS
+    assert all("output" not in t for task in json.loads(path.read_text()).values() for t in task["test"])
+    assert sorted(json.loads((folder / "arc-agi_evaluation_solutions.json").read_text())) == IDS
+    return path
 
 
 def offline(command: list[str]) -> list[str]:
@@ -143,3 +140,16 @@ def test_without_a_sandbox_predict_stops_in_one_line_unless_unconfined_is_opted_
     assert result["attempted"] == 1 and (tmp_path / "working" / "submission.json").is_file()
     err = capfd.readouterr().err
     assert "ALLOW_UNCONFINED is on" in err and "WITHOUT the operating-system boundary" in err
+
+
+def test_predict_needs_no_ray(evaluated, tmp_path):
+    """Kaggle's image may lack Ray (its wheel alone is 79 MB): the prediction runs with `import ray` made to fail."""
+    root, challenges, _ = evaluated
+    bundle = tmp_path / "bundle"
+    build_bundle(root / "evaluate", bundle)
+    script = ("import sys; sys.modules['ray'] = None\n"  # any `import ray` now raises ImportError
+              "from arcray.kaggle.predict import predict\n"
+              f"print(predict(bundle={str(bundle)!r}, challenges={str(challenges)!r}, out={str(tmp_path / 'w')!r}, limit=2))\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "'attempted': 2" in run.stdout and (tmp_path / "w" / "submission.json").is_file()
