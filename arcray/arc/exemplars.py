@@ -23,17 +23,13 @@ import functools
 import hashlib
 import json
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-import numpy as np
-
 from arcray.arc.facts import colour_changes, size_fact, train_pairs
-from arcray.arc.grid import Grid
 from arcray.arc.tasks import Task
 from arcray.errors import ArcrayError
-from arcray.solver.program import parse_program, run_program
 
 POOL_FILE = "exemplars.json"
 HEADING = "Programs of similar solved tasks:"
@@ -90,31 +86,6 @@ def _likeness(a: Exemplar, size: str, added: tuple[int, ...], removed: tuple[int
     return 4.0 * (a.size == size) + (a.added == added) + (a.removed == removed) + 0.5 * (bool(a.added) == bool(added))
 
 
-def fit(steps: tuple[str, ...], pairs: Sequence[tuple[Grid, Grid]]) -> tuple[float, float, float]:
-    """How well a pool program fits a task's train pairs: the share it gets right, the share of the right size, the
-    mean share of right cells over those. Run here, not in the sandbox: a pool program is DSL primitives with literal
-    parameters only (``parse_program`` refuses anything else), so nothing else can run."""
-    try:
-        program = parse_program([line.removeprefix("grid = ") for line in steps])
-    except ValueError:
-        return (0.0, 0.0, 0.0)
-    right = sized = 0
-    cells = 0.0
-    for source, expected in pairs:
-        try:
-            with np.errstate(all="ignore"):
-                got = run_program(program, source)
-        except Exception:  # a primitive refusing this grid (a size, a colour it needs): no fit
-            continue
-        want = np.asarray(expected)
-        if got.shape == want.shape:
-            sized += 1
-            same = float((got == want).mean())
-            cells += same
-            right += same == 1.0
-    return (right / len(pairs), sized / len(pairs), cells / len(pairs)) if pairs else (0.0, 0.0, 0.0)
-
-
 def nearest(pool: Sequence[Exemplar], task: Task, count: int, *, exclude: Iterable[str] = ()) -> list[Exemplar]:
     """The ``count`` most alike programs of other tasks, each program once; ties go by task id (stable)."""
     size, added, removed = facts_of(task)
@@ -123,17 +94,21 @@ def nearest(pool: Sequence[Exemplar], task: Task, count: int, *, exclude: Iterab
     return _distinct(ranked, count)
 
 
-def best_fitting(pool: Sequence[Exemplar], task: Task, count: int, *, exclude: Iterable[str] = (),
+Fit = Callable[[tuple[str, ...]], tuple[float, ...]]
+
+
+def best_fitting(pool: Sequence[Exemplar], task: Task, count: int, *, fit: Fit, exclude: Iterable[str] = (),
                  own: tuple[str, ...] | None = None) -> list[Exemplar]:
-    """The ``count`` programs of other tasks that fit the task's train pairs best (:func:`fit`), each once; facts,
-    then task id, break ties. A training example's ``own`` answer competes too, and lands where its fit puts it."""
+    """The ``count`` programs of other tasks that fit the task's train pairs best, each once; facts, then task id,
+    break ties. ``fit`` scores a program's steps on them (``arcray.solver.program.fit``, which the layer above
+    passes in: arcray.arc knows no solver language). A training example's ``own`` answer competes too, and lands
+    where its fit puts it."""
     size, added, removed = facts_of(task)
     skip = {task.id, *exclude}
     candidates = [e for e in pool if e.task not in skip]
     if own is not None:
         candidates.append(Exemplar(task=task.id, size=size, added=added, removed=removed, steps=own))
-    pairs = train_pairs(task)
-    scored = {e.steps: fit(e.steps, pairs) for e in candidates}
+    scored = {e.steps: fit(e.steps) for e in candidates}
     ranked = sorted(candidates, key=lambda e: (*(-x for x in scored[e.steps]), -_likeness(e, size, added, removed), e.task))
     return _distinct(ranked, count)
 
@@ -149,14 +124,16 @@ def _distinct(ranked: Iterable[Exemplar], count: int) -> list[Exemplar]:
 
 
 def shown(pool: Sequence[Exemplar], task: Task, count: int, *, own: tuple[str, ...] | None = None,
-          exclude: Iterable[str] = (), order: str = "facts") -> list[tuple[str, ...]]:
+          exclude: Iterable[str] = (), order: str = "facts", fit: Fit | None = None) -> list[tuple[str, ...]]:
     """What a prompt lists: the nearest programs; in a training example, its own answer among them. By facts, at a
     position fixed by the task (so the student learns to choose from the list, not to copy the first); by fit, where
     the fit puts it, as a held-out task's prompt orders its list (it fits every train pair, so near the top)."""
     if count <= 0:
         return []
     if order == "fit":
-        listed = [e.steps for e in best_fitting(pool, task, count, exclude=exclude, own=own)]
+        if fit is None:
+            raise ValueError("order='fit' needs the fit of a program on the task's train pairs")
+        listed = [e.steps for e in best_fitting(pool, task, count, fit=fit, exclude=exclude, own=own)]
         return listed if own is None or own in listed else [own, *listed[: count - 1]]
     if own is None:
         return [e.steps for e in nearest(pool, task, count, exclude=exclude)]

@@ -13,6 +13,8 @@ from string import Template
 from typing import Iterable
 
 from arcray.arc.exemplars import pool_at, render_exemplars, shown
+from arcray.arc.facts import train_pairs
+from arcray.solver.program import fit as program_fit
 from arcray.arc.fitness import FitnessResult
 from arcray.arc.render import RenderConfig, render_grid, render_task
 from arcray.arc.tasks import Task
@@ -63,6 +65,12 @@ def _styled(name: str, render: RenderConfig) -> Template:
     return template(f"{name}_compact" if render.prompt == "compact" else name)
 
 
+def _fit_on(task: Task):
+    """A program's fit on the task's train pairs (never a test output), for listing exemplars by fit."""
+    pairs = train_pairs(task)
+    return lambda steps: program_fit(steps, pairs)
+
+
 def analyst_prompt(task: Task, render: RenderConfig) -> list[Message]:
     return _chat(_styled("analyst", render).substitute(task=render_task(task, render)).rstrip(), render)
 
@@ -74,7 +82,7 @@ def programmer_prompt(task: Task, spec: str, render: RenderConfig, *, own: tuple
     With ``render.exemplars`` it ends with the programs of the nearest training-side tasks; a training
     example passes its ``own`` answer (listed among them) and its source task to ``exclude``."""
     listed = render_exemplars(shown(pool_at(render.exemplar_pool), task, render.exemplars, own=own, exclude=exclude,
-                                     order=render.exemplar_order))
+                                     order=render.exemplar_order, fit=_fit_on(task)))
     listed = f"\n\n{listed}" if listed else ""
     if render.prompt == "compact":
         user = template("programmer_compact").substitute(task=render_task(task, render)).rstrip() + _specification(spec)

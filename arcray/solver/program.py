@@ -83,3 +83,31 @@ def _phrase(name: str, value: Any) -> str:
     if name in ("colour", "source", "hole"):
         return colour_name(value)
     return str(value)
+
+
+def fit(lines: Sequence[str], pairs: Sequence[tuple[Any, Any]]) -> tuple[float, float, float]:
+    """How well a program (its ``grid = f(grid, …)`` lines, or bare calls) fits demonstration pairs: the share it
+    gets right, the share of the right size, the mean share of right cells. Run here, not in the sandbox: only DSL
+    primitives with literal parameters parse (:func:`parse_program`), so nothing else can run. (0, 0, 0) for
+    lines that are not such a program."""
+    try:
+        program = parse_program([line.removeprefix("grid = ") for line in lines])
+    except ValueError:
+        return (0.0, 0.0, 0.0)
+    if not pairs:
+        return (0.0, 0.0, 0.0)
+    right = sized = 0
+    cells = 0.0
+    for source, expected in pairs:
+        try:
+            with np.errstate(all="ignore"):
+                got = run_program(program, source)
+        except Exception:  # a primitive refusing this grid (a size, a colour it needs): no fit
+            continue
+        want = np.asarray(expected)
+        if got.shape == want.shape:
+            sized += 1
+            same = float((got == want).mean())
+            cells += same
+            right += same == 1.0
+    return (right / len(pairs), sized / len(pairs), cells / len(pairs))

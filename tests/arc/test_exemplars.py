@@ -89,8 +89,13 @@ def test_by_fit_the_program_that_fits_the_train_pairs_is_listed_first():
     mirror = exemplar(TASKS["007bbfb7"], solver("grid = flip_lr(grid)"))
     pool = (*POOL, mirror)
     assert mirror.steps not in shown(pool, task, 3)
-    by_fit = shown(pool, task, 3, order="fit")
+    from arcray.arc.facts import train_pairs
+    from arcray.solver.program import fit
+
+    on_task = lambda steps: fit(steps, train_pairs(task))  # noqa: E731
+    assert on_task(mirror.steps) == (1.0, 1.0, 1.0) and on_task(POOL[2].steps)[:2] == (0.0, 0.0)
+    by_fit = shown(pool, task, 3, order="fit", fit=on_task)
     assert by_fit[0] == mirror.steps and POOL[2].steps not in by_fit  # the x3 fractal fits no pair's size
     own = ("grid = flip_lr(grid)", "grid = flip_lr(grid)", "grid = flip_lr(grid)")
-    assert shown(POOL, task, 3, own=own, order="fit")[0] == own
-    assert shown(pool, task, 3, order="fit") == by_fit  # the same list every time: nothing random
+    assert shown(POOL, task, 3, own=own, order="fit", fit=on_task)[0] == own
+    assert shown(pool, task, 3, order="fit", fit=on_task) == by_fit  # the same list every time: nothing random
