@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,9 @@ class TestCluster:
         self.cluster = Cluster(initialize_head=True, head_node_args={
             "num_cpus": 0, "object_store_memory": OBJECT_STORE,
             "dashboard_port": free_port(),  # the state API lists actors through it; 8265 may be another Ray's
+            # a dead node is noticed in about 3 s, not Ray's default 15-30 s: the node-loss tests wait less
+            "_system_config": {"health_check_initial_delay_ms": 0, "health_check_period_ms": 1000,
+                               "health_check_timeout_ms": 1000, "health_check_failure_threshold": 3},
         })
         self.workers = []
         self.top_up()
@@ -75,9 +79,9 @@ S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "A
           "AWS_EC2_METADATA_DISABLED": "true"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def cluster():
-    """One cluster per module, the driver connected to it; the suite's local Ray is stopped meanwhile and restarted after."""
+    """One cluster for this folder's tests, the driver connected to it; the suite's local Ray is stopped meanwhile and restarted after."""
     import ray
 
     from arcray.runtime.ray_setup import ensure_ray
@@ -101,8 +105,14 @@ def cluster():
 
 @pytest.fixture
 def nodes(cluster):
-    """The cluster with its full count of live worker nodes at the start of a test."""
+    """The cluster with its full count of live worker nodes, every CPU free (the last test's actors gone: Ray Data
+    stops its pool as the dataset ends, not before it returns), at the start of a test."""
+    import ray
+
     cluster.top_up()
+    deadline = time.monotonic() + 60
+    while ray.available_resources().get("CPU", 0) < len(cluster.workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
     return cluster
 
 

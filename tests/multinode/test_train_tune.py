@@ -55,8 +55,10 @@ def test_ddp_on_two_nodes_resumes_from_its_checkpoint_after_a_node_dies(nodes, t
     killed = {}
 
     def kill_the_marked_node():
-        marker = folder / "kill-me"
-        while not marker.is_file() or not marker.read_text():
+        marker, reported = folder / "kill-me", config.out / "metrics.jsonl"
+        # rank 1 waits at epoch 2 and the controller has taken epoch 1's report (it writes metrics.jsonl then):
+        # the checkpoint is registered, so the node dies after it, as the test means
+        while not marker.is_file() or not marker.read_text() or not reported.is_file() or not reported.read_text():
             time.sleep(0.1)
         killed["node"] = nodes.kill(marker.read_text())
 
