@@ -93,7 +93,7 @@ def test_tune_trials_on_several_nodes_keep_their_storage_on_s3(nodes, tmp_path, 
     assert summary["trials"] == 2 and summary["errored"] == 0 and summary["finished"] == 2
     trial_nodes = {json.loads(line)["node"] for path in (settings.out / "trials").glob("*/train/metrics.jsonl")
                    for line in path.read_text().splitlines()}
-    assert trial_nodes == nodes.worker_ids()  # the two trials trained at once, one per worker node
+    assert len(trial_nodes) == 2 and trial_nodes <= nodes.worker_ids()  # the two trials at once, one per node
 
     filesystem, root = fs.FileSystem.from_uri(storage)
     names = {info.path.removeprefix(root + "/") for info in filesystem.get_file_info(fs.FileSelector(root, recursive=True))}
