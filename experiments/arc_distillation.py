@@ -18,7 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from arcray.arc.render import RenderConfig
 from arcray.civilization.config import EvolutionConfig
+from arcray.civilization.prompts import first_listed_solves
 from arcray.errors import ArcrayError, ConfigError
 from arcray.experiment import EXPERIMENT_CONFIG, Finished, load_experiment_config, replicate_count, run_script, section
 from arcray.llm.registry import student_config
@@ -220,6 +222,17 @@ def evaluate(plan: ArcDistillation, replicate: Replicate, trained: dict[str, Any
     return results
 
 
+def retrieval_baseline(replicate: Replicate, evaluated: dict[str, dict[str, Any]]) -> list[str] | None:
+    """The held-out tasks the first listed exemplar solves with no model (``first_listed_solves``): what a student
+    that only copied the top of its list would solve, beside what the students solved."""
+    render = RenderConfig.model_validate(read_artifact(replicate.prepare.out, need=("prepare",), role="prepare").exports["render"])
+    if not render.exemplars:
+        return None  # no list to copy from
+    ids = [t["task_id"] for t in next(iter(evaluated.values()))["tasks"]]
+    source = read_artifact(replicate.out / "eval-base", need=("evaluate",), role="evaluate").config["tasks"]
+    return sorted(t.id for t in load_tasks(source, ids=ids) if first_listed_solves(t, render))
+
+
 def decoding(section: StudentEvaluation) -> str:
     """How the students' programs were sampled, said in the report next to what they scored."""
     said = f"k = {section.population} programs per task at temperature {section.temperature:g}"
@@ -288,7 +301,14 @@ def report(out: Path, collected: dict, splits: dict[str, dict[str, Any]], traini
              for k, n in first["by_kind"].items()]
     rejected = first.get("rejected_by_augment") or {}
     solved = [{"split": split, **{name: ", ".join(sorted(t["task_id"] for t in r["tasks"] if t["solved"])) or "none"
-                                  for name, r in parts["evaluated"].items()}} for split, parts in splits.items()]
+                                  for name, r in parts["evaluated"].items()},
+               **({"first listed exemplar alone (no model)": ", ".join(parts["retrieval"]) or "none"}
+                  if parts.get("retrieval") is not None else {})} for split, parts in splits.items()]
+    retrieved = sum(len(parts.get("retrieval") or []) for parts in splits.values())
+    baseline = (f"Retrieval baseline: the first exemplar each prompt lists, run as it is with no model, solves {retrieved} "
+                f"of the {sum(c[1] for c in pooled_counts.values()) // max(len(pooled_counts), 1)} held-out tasks; a "
+                "student's solved count above it is what the student adds to copying the top of its list.\n\n"
+                if any(parts.get("retrieval") is not None for parts in splits.values()) else "")
     sections = [
         "## Teacher collection (shared by every split)\n"
         + markdown_table([{k: collected[k] for k in ("attempted", "solved", "solved_share", "in_dataset", "failed")}])
@@ -303,7 +323,7 @@ def report(out: Path, collected: dict, splits: dict[str, dict[str, Any]], traini
         "distinct grids of the k sampled programs, ranked by the train pairs only. Runnable: the program returned a grid "
         "for every train input. Right output size: its grids had the expected size on every train input. "
         + (f"Sampling: {sampling}" if sampling else "") + "\n\n"
-        + goal(pooled, count) + "\n\n"
+        + goal(pooled, count) + "\n\n" + baseline
         + markdown_table(_students_rows(pooled, pooled_counts))
         + "\n\n" + markdown_table([_paired_row(pooled, "pooled")])
         + "\n\n" + image(bars, out, "students"),
@@ -348,8 +368,9 @@ def run(args: argparse.Namespace) -> Finished:
             tag = f" [{replicate.name}, {i}/{len(plan.replicates)}]"
             prepared = prepare(replicate, tag)
             trained = train(replicate, plan.method, tag)
-            splits[replicate.name] = {"prepared": prepared, "trained": trained,
-                                      "evaluated": evaluate(plan, replicate, trained, tag)}
+            evaluated = evaluate(plan, replicate, trained, tag)
+            splits[replicate.name] = {"prepared": prepared, "trained": trained, "evaluated": evaluated,
+                                      "retrieval": retrieval_baseline(replicate, evaluated)}
         path, per_split, pooled = report(out, collected, splits, plan.method, decoding(plan.evaluate))
         experiment.finish(metrics=_metrics(per_split, pooled), outputs=["report.md"],
                           exports={"stages": ["collect"] + [f"{r.name}/{stage}" for r in plan.replicates

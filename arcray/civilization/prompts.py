@@ -71,6 +71,15 @@ def _fit_on(task: Task):
     return lambda steps: program_fit(steps, pairs)
 
 
+def first_listed_solves(task: Task, render: RenderConfig) -> bool:
+    """Whether the first exemplar a student's prompt lists for ``task``, run as it is (no model), gets every test
+    output: the retrieval baseline a student's solved count is read against (what copying the list's top reaches)."""
+    listed = shown(pool_at(render.exemplar_pool), task, render.exemplars, order=render.exemplar_order, fit=_fit_on(task))
+    if not listed or not task.has_test_outputs:
+        return False
+    return all(program_fit(listed[0], [(pair.input, pair.output)])[0] == 1.0 for pair in task.test)
+
+
 def analyst_prompt(task: Task, render: RenderConfig) -> list[Message]:
     return _chat(_styled("analyst", render).substitute(task=render_task(task, render)).rstrip(), render)
 

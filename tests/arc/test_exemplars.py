@@ -99,3 +99,15 @@ def test_by_fit_the_program_that_fits_the_train_pairs_is_listed_first():
     own = ("grid = flip_lr(grid)", "grid = flip_lr(grid)", "grid = flip_lr(grid)")
     assert shown(POOL, task, 3, own=own, order="fit", fit=on_task)[0] == own
     assert shown(pool, task, 3, order="fit", fit=on_task) == by_fit  # the same list every time: nothing random
+
+
+def test_the_retrieval_baseline_runs_the_first_listed_program_on_the_test_inputs(tmp_path):
+    """What copying the top of the list would solve, with no model: the reports' baseline for a student's count."""
+    from arcray.civilization.prompts import first_listed_solves
+
+    pool_path = tmp_path / "exemplars.json"
+    save_pool((*POOL, exemplar(TASKS["007bbfb7"], solver("grid = flip_lr(grid)"))), pool_path)
+    by_fit = RenderConfig(prompt="compact", exemplars=2, exemplar_order="fit", exemplar_pool=str(pool_path))
+    assert first_listed_solves(TASKS["67a3c6ac"], by_fit)  # flip_lr fits its train pairs, and its test
+    assert not first_listed_solves(TASKS["67a3c6ac"], by_fit.model_copy(update={"exemplar_order": "facts"}))
+    assert not first_listed_solves(TASKS["c8f0f002"], by_fit)  # a recolouring 7 -> 5: nothing listed gets it
