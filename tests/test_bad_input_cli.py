@@ -273,15 +273,15 @@ def test_a_long_wait_is_printed_with_its_length_and_how_to_stop(write, tmp_path,
 
 
 def test_a_disk_that_fills_mid_run_keeps_what_was_written_and_resumes(tmp_path):
-    """A 12 KiB disk: the manifest, the config and a few records fit, then one is torn. One line; then, with room, the
-    same command finishes the rest, and every task is recorded once."""
+    """A 16 KiB disk (4 pages of tmpfs): the manifest, the config and a few records fit, then one is torn. One line;
+    then, with room, the same command finishes the rest, and every task is recorded once."""
     ids = "3c9b0459,6150a2bd,67a3c6ac,68b16354,74dd1130,a416b8f3"
     small, out = tmp_path / "small", tmp_path / "out"
     small.mkdir()
     out.mkdir()
     collect = f"{sys.executable} -m arcray collect --tasks arc1/train --ids {ids} --teacher search --concurrency 1 --out"
     script = f"{collect} {small}/run 2> {out}/stderr; echo $? > {out}/code; cp -r {small}/run {out}/run"
-    subprocess.run([*bwrap_view("--size", "12288", "--tmpfs", str(small)), "sh", "-c", script], timeout=300, check=True, cwd=ROOT)
+    subprocess.run([*bwrap_view("--size", "16384", "--tmpfs", str(small)), "sh", "-c", script], timeout=300, check=True, cwd=ROOT)
     stderr = (out / "stderr").read_text()
     assert (out / "code").read_text().strip() == "2" and "Traceback" not in stderr
     assert "no space left" in arcray_error(stderr) and "re-run the same command to resume" in stderr
