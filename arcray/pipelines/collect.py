@@ -76,9 +76,7 @@ class CollectConfig(BaseModel):
 
     @model_validator(mode="after")
     def _budget_is_for_a_process(self) -> "CollectConfig":
-        if self.budget_s is not None and self.on_ray:
-            raise ValueError("budget_s bounds a run in this process (on_ray: false), such as a Kaggle notebook's; "
-                             "drop it, or set on_ray: false")
+        check_budget(self.budget_s, self.on_ray)
         return self
 
     @model_validator(mode="after")
@@ -97,6 +95,13 @@ class CollectConfig(BaseModel):
     def build(cls, **fields: Any) -> "CollectConfig":
         """Validate, turning pydantic's report into one line naming the field to fix."""
         return build_config(cls, "collect config", **fields)
+
+
+def check_budget(budget_s: float | None, on_ray: bool) -> None:
+    """``budget_s`` only where the tasks run in this process (collection's and evaluation's configs alike)."""
+    if budget_s is not None and on_ray:
+        raise ValueError("budget_s bounds a run in this process (on_ray: false), such as a Kaggle notebook's; "
+                         "drop it, or set on_ray: false")
 
 
 class ArcCollector:
@@ -220,9 +225,14 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
         num_gpus=config.num_gpus_per_actor or None,
         memory=memory,
     )
-    bar = Progress(stage=stage, run=run.path.name, total=total, done=total - len(pending), unit="task", enabled=progress,
+    _append(dataset.iter_rows(), run, done, total=total, pending=len(pending), progress=progress, stage=stage)
+
+
+def _append(rows, run: RunDir, done: dict, *, total: int, pending: int, progress: bool, stage: str) -> None:
+    """Each record row appended once to ATTEMPTS as it comes, with the stage's progress line (both paths)."""
+    bar = Progress(stage=stage, run=run.path.name, total=total, done=total - pending, unit="task", enabled=progress,
                    solved=sum(a.solved for a in done.values()), tokens=sum(a.tokens for a in done.values()))
-    append_each_once(dataset.iter_rows(), run=run, records=ATTEMPTS, done=done, progress=bar,
+    append_each_once(rows, run=run, records=ATTEMPTS, done=done, progress=bar,
                      parse=lambda row: Attempt.model_validate_json(row["record"]), key=lambda record: record.task_id,
                      tally=lambda record: {"solved": int(record.solved), "tokens": record.tokens})
 
@@ -230,7 +240,8 @@ def _attempt_on_ray(config: CollectConfig, pending: list[Task], run: RunDir, don
 def _attempt_in_process(config: CollectConfig, pending: list[Task], run: RunDir, done: dict, *, total: int,
                         progress: bool, stage: str) -> None:
     """The Ray path's actor, made once here and called from ``tasks_per_actor`` threads: its model's calls are merged
-    into batched engine calls as on Ray, and each record is appended as it finishes. Tasks not started within
+    into batched engine calls as on Ray, and the records are appended in task order (the file the same every run,
+whichever thread finishes first). Tasks not started within
     ``budget_s`` are left without a record (a later run, or the submission's fallback, takes them)."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -250,12 +261,8 @@ def _attempt_in_process(config: CollectConfig, pending: list[Task], run: RunDir,
             for finished in pool.map(attempt, pending):
                 yield from finished
 
-    bar = Progress(stage=stage, run=run.path.name, total=total, done=total - len(pending), unit="task", enabled=progress,
-                   solved=sum(a.solved for a in done.values()), tokens=sum(a.tokens for a in done.values()))
     try:
-        append_each_once(rows(), run=run, records=ATTEMPTS, done=done, progress=bar,
-                         parse=lambda row: Attempt.model_validate_json(row["record"]), key=lambda record: record.task_id,
-                         tally=lambda record: {"solved": int(record.solved), "tokens": record.tokens})
+        _append(rows(), run, done, total=total, pending=len(pending), progress=progress, stage=stage)
     finally:
         close = getattr(actor.teacher, "close", None)
         if close is not None:

@@ -25,7 +25,7 @@ from arcray.arc.tasks import load_tasks
 from arcray.civilization.config import EvolutionConfig
 from arcray.llm.config import CacheConfig
 from arcray.llm.registry import AnyBackendConfig
-from arcray.pipelines.collect import ATTEMPTS, COLLECT_OPERATIONAL, CollectConfig, collect_into
+from arcray.pipelines.collect import ATTEMPTS, COLLECT_OPERATIONAL, CollectConfig, check_budget, collect_into
 from arcray.arc.sandbox import check_sandbox
 from arcray.errors import ArcrayError
 from arcray.runtime.manifest import Manifest, input_ref, load_manifest, read_artifact
@@ -73,9 +73,7 @@ class EvaluateConfig(BaseModel):
 
     @model_validator(mode="after")
     def _knows_its_prompt_and_tasks(self) -> "EvaluateConfig":
-        if self.budget_s is not None and self.on_ray:
-            raise ValueError("budget_s bounds a run in this process (on_ray: false), such as a Kaggle notebook's; "
-                             "drop it, or set on_ray: false")
+        check_budget(self.budget_s, self.on_ray)
         if self.data is not None and self.render is not None:
             raise ValueError("the prompt comes from --data (the one the student was trained on): drop the prompt options "
                              "(--prompt, --facts, --exemplars, --exemplar-pool), or drop --data")
