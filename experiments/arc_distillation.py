@@ -38,9 +38,9 @@ from arcray.validation import build_config
 
 SMOKE = {
     "collect": {"limit": 24},
-    "prepare": {"max_train_examples": 12, "augment": {"synthetic": 0}},
+    "prepare": {"max_train_examples": 6, "augment": {"synthetic": 0}},
     "train": {"epochs": 1, "max_length": 1024, "load_in_4bit": False, "merge": False},
-    "evaluate": {"held_out": 2, "limit": 2, "max_generations": 1, "population": 2, "max_new_tokens": 128},
+    "evaluate": {"held_out": 2, "limit": 2, "max_generations": 1, "population": 2, "max_new_tokens": 64},
 }
 SMOKE_REPLICATES = 2  # CI's end-to-end run goes through two held-out splits and the pooled report
 KEYS = ("out", "replicates", "teacher", "gemini_teacher", "search_teacher", "collect", "prepare", "train", "evaluate",

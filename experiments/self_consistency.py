@@ -47,7 +47,7 @@ SMOKE = {  # every stage runs, on as little as still says something: it is CI's 
     "generate": {"code": None, "max_new_tokens": 64},
     "train": {"epochs": 1, "grad_accum": 1, "load_in_4bit": False},
 }
-SMOKE_LIMITS = {"measure": 2, "generate": 8}  # prompts per replicate / in all, of the configured math dataset
+SMOKE_LIMITS = {"measure": 2, "generate": 4}  # prompts per replicate / in all, of the configured math dataset
 SMOKE_WARMUP = {"data": {"limit": 8}, "train": {"epochs": 1}}
 METRICS = ("consistency", "distinct_responses", "tie_rate", "accuracy", "maj_accuracy", "pass_at_n")
 CATEGORIES = ("math", "code")

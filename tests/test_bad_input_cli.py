@@ -36,6 +36,8 @@ def one_line(args: list[str], *, script: bool = False, cwd: Path | None = None, 
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, preexec_fn=_limited, cwd=here,
                           env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
     assert list(here.iterdir()) == [], f"written outside the run directory: {sorted(p.name for p in here.iterdir())}"
+    if cwd is None:
+        here.rmdir()  # checked empty just above
     assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
     lines = [arcray_error(done.stderr)] if others_print else done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]

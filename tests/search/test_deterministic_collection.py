@@ -9,6 +9,7 @@ everything but the timings must match; so must the prepared split.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ LIMIT = 8  # the first 8 arc1/train tasks: 4 solved, 4 not, about 1.5 CPU second
 # The main job's search budget (experiments/configs/main_arc.yaml), with an alternative and a near miss kept.
 TEACHER = {"backend": "search", "max_depth": 3, "max_expansions": 1500, "alternatives": 1, "explored": 1}
 TIMINGS = {"wall_s", "elapsed_s"}
-BURNERS = 3  # CPU-bound processes beside the collection, on a 2-core machine
+BURNERS = os.cpu_count() or 2  # CPU-bound processes beside the collection: one per core
 
 
 @contextmanager
