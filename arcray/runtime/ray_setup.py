@@ -76,6 +76,11 @@ def ensure_ray(*, num_cpus: int | None = None, quiet: bool = True) -> None:
     address = os.environ.get("RAY_ADDRESS") or None
     try:
         if address is None:
+            # Ray Train's preemption watcher follows node drains (spot reclaims, autoscaler scale-down) on a cluster;
+            # this run's own local instance is one node that nothing drains, and the watcher's start logs a Ray core
+            # error line in every training run's console ("constructor arguments in the object store"). Its workers
+            # inherit the environment Ray starts with; a value the user set stays.
+            os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
             with _own_local_instance():
                 context = ray.init(address="local", **kwargs, **({"num_cpus": num_cpus} if num_cpus is not None else {}))
         else:
